@@ -1,0 +1,15 @@
+from django.apps import AppConfig
+
+
+class GovernanceConfig(AppConfig):
+    name = "governance"
+    verbose_name = "Governance"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from django.db.models.signals import post_migrate
+
+        from registry.roles import sync_roles_after_migrate
+
+        # Governance is the last app to migrate, so every permission exists when the roles are synced.
+        post_migrate.connect(sync_roles_after_migrate, sender=self)

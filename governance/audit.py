@@ -1,0 +1,312 @@
+"""The audit trail's only writer, and the request context it records.
+
+Domain services call `audit_record` inside their own transaction, so a change and its event commit
+together or not at all. Appends are serialised on the chain head (an advisory lock on PostgreSQL, the
+database write lock on SQLite), which keeps sequence numbers gapless and the hash chain linear.
+
+This module imports nothing from `registry`: targets are any model instance, described by duck typing.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import datetime as dt
+import decimal
+import hashlib
+import json
+import math
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import connection
+from django.utils import timezone
+
+from governance.models import AuditEvent
+
+GENESIS_HASH = "0" * 64
+ADVISORY_LOCK_KEY = 0x41524249  # "ARBI": one lock for the one chain
+
+HASHED_FIELDS = (
+    "seq",
+    "timestamp",
+    "actor_type",
+    "actor_id",
+    "actor_label",
+    "actor_token",
+    "action",
+    "target_type",
+    "target_id",
+    "target_label",
+    "model_id",
+    "model_name",
+    "changes",
+    "request_id",
+    "ip",
+    "user_agent",
+    "prev_hash",
+)
+
+
+# --- Request context --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RequestContext:
+    request_id: str = ""
+    ip: str = ""
+    user_agent: str = ""
+    token_prefix: str = ""
+
+
+_NO_REQUEST = RequestContext()
+_context: contextvars.ContextVar[RequestContext | None] = contextvars.ContextVar("audit_context", default=None)
+
+
+def current_context() -> RequestContext:
+    return _context.get() or _NO_REQUEST
+
+
+def set_token_prefix(prefix: str) -> None:
+    """Called by token authentication so events name the token that made the change."""
+    ctx = current_context()
+    _context.set(RequestContext(ctx.request_id, ctx.ip, ctx.user_agent, prefix))
+
+
+def client_ip(request) -> str:
+    # Behind a proxy, the operator's proxy is expected to set REMOTE_ADDR correctly (e.g. gunicorn's
+    # --forwarded-allow-ips); X-Forwarded-For is client-controlled and not trusted here.
+    return request.META.get("REMOTE_ADDR", "")
+
+
+class RequestContextMiddleware:
+    """Gives every request an id (echoed in `X-Request-ID`) and makes id, address and agent auditable."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        incoming = request.headers.get("X-Request-ID", "")
+        request_id = incoming if incoming and len(incoming) <= 64 and incoming.isprintable() else uuid.uuid4().hex
+        request.request_id = request_id
+        token = _context.set(
+            RequestContext(
+                request_id=request_id,
+                ip=client_ip(request),
+                user_agent=request.headers.get("User-Agent", "")[:300],
+            )
+        )
+        try:
+            response = self.get_response(request)
+        finally:
+            _context.reset(token)
+        response["X-Request-ID"] = request_id
+        return response
+
+
+# --- Canonical form and hashing ---------------------------------------------------------------------
+
+
+def _json_safe(value: Any) -> Any:
+    """Turn a value into plain JSON types whose serialisation survives a database round trip."""
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)
+    if isinstance(value, decimal.Decimal):
+        return str(value)
+    if isinstance(value, dt.datetime):
+        return format_timestamp(value)
+    if isinstance(value, dt.date | dt.time | uuid.UUID):
+        return str(value)
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        items = [_json_safe(v) for v in value]
+        return sorted(items, key=repr) if isinstance(value, set | frozenset) else items
+    if hasattr(value, "pk"):
+        return value.pk
+    return str(value)
+
+
+def format_timestamp(value: dt.datetime) -> str:
+    """UTC, microsecond precision, `Z` suffix: `2026-01-31T09:30:00.000000Z`."""
+    return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def canonical_bytes(fields: dict[str, Any]) -> bytes:
+    """The exact bytes that are hashed: sorted keys, no whitespace, UTF-8 (see docs/audit.md)."""
+    return json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
+
+
+def event_fields(event: AuditEvent | dict[str, Any]) -> dict[str, Any]:
+    """The hashed fields of an event, in canonical value form."""
+    get = event.get if isinstance(event, dict) else (lambda name: getattr(event, name))
+    fields = {name: get(name) for name in HASHED_FIELDS}
+    fields["timestamp"] = format_timestamp(fields["timestamp"])
+    fields["target_id"] = str(fields["target_id"] or "")
+    return fields
+
+
+def compute_hash(fields: dict[str, Any]) -> str:
+    return hashlib.sha256(canonical_bytes(fields)).hexdigest()
+
+
+# --- Recording --------------------------------------------------------------------------------------
+
+
+def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Field-level changes: `{field: {"before": old, "after": new}}` for every field whose value differs."""
+    changes = {}
+    for key in sorted(set(before) | set(after)):
+        old, new = _json_safe(before.get(key)), _json_safe(after.get(key))
+        if old != new:
+            changes[key] = {"before": old, "after": new}
+    return changes
+
+
+def snapshot(instance, fields: Iterable[str]) -> dict[str, Any]:
+    """The current values of `fields` on a model instance, JSON-safe (foreign keys as ids)."""
+    values = {}
+    for name in fields:
+        field = instance._meta.get_field(name)
+        values[name] = getattr(instance, field.attname)
+    return _json_safe(values)
+
+
+def _actor(actor) -> tuple[str, int | None, str]:
+    if actor is None:
+        return "system", None, "system"
+    if not getattr(actor, "is_authenticated", False):
+        return "anonymous", None, "anonymous"
+    kind = "service" if hasattr(actor, "service_account") else "user"
+    return kind, actor.pk, actor.get_username()
+
+
+def _lock_chain_head() -> None:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [ADVISORY_LOCK_KEY])
+
+
+def audit_record(
+    *,
+    actor,
+    action: str,
+    target=None,
+    target_type: str = "",
+    target_id: Any = "",
+    target_label: str = "",
+    model=None,
+    changes: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """Append one event to the chain. Must run inside the transaction that makes the change.
+
+    `target` is any model instance; its `audit_type` (or model name), pk and str() describe it, and its
+    `audit_model` (if any) names the registered model the event belongs to, so a model's history shows it.
+    `actor` is a user, or None for the system (Celery tasks, scheduled jobs).
+    """
+    if not connection.in_atomic_block:
+        raise RuntimeError("audit_record must be called inside the transaction of the change it records")
+    if target is not None:
+        target_type = target_type or getattr(target, "audit_type", target._meta.model_name)
+        target_id = target_id or target.pk
+        target_label = target_label or str(target)
+        model = model if model is not None else getattr(target, "audit_model", None)
+    actor_type, actor_id, actor_label = _actor(actor)
+    ctx = current_context()
+
+    _lock_chain_head()
+    head = AuditEvent.objects.order_by("-seq").values_list("seq", "hash").first()
+    seq, prev_hash = (head[0] + 1, head[1]) if head else (1, GENESIS_HASH)
+
+    fields = {
+        "seq": seq,
+        "timestamp": timezone.now(),
+        "actor_type": actor_type,
+        "actor_id": actor_id,
+        "actor_label": actor_label,
+        "actor_token": ctx.token_prefix if actor is not None else "",
+        "action": action,
+        "target_type": target_type,
+        "target_id": str(target_id or ""),
+        "target_label": str(target_label)[:300],
+        "model_id": model.pk if model is not None else None,
+        "model_name": model.name if model is not None else "",
+        "changes": _json_safe(changes or {}),
+        "request_id": ctx.request_id,
+        "ip": ctx.ip,
+        "user_agent": ctx.user_agent,
+        "prev_hash": prev_hash,
+    }
+    digest = compute_hash(event_fields(fields))
+    return AuditEvent.objects.create(hash=digest, **fields)
+
+
+# --- Verification -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    ok: bool
+    checked: int
+    last_seq: int
+    head_hash: str
+    broken_seq: int | None = None
+    reason: str = ""
+
+    def __str__(self) -> str:
+        if self.ok:
+            return f"OK: {self.checked} events verified, chain head #{self.last_seq} {self.head_hash}"
+        return f"BROKEN at #{self.broken_seq}: {self.reason}"
+
+
+def _recorded_position(event: dict[str, Any], around: int, window: int = 16) -> int | None:
+    """The sequence number an event's stored hash was computed for, if it is near `around` (a moved event)."""
+    for offset in range(1, window + 1):
+        for candidate in (around - offset, around + offset):
+            if candidate >= 1 and compute_hash(event_fields({**event, "seq": candidate})) == event["hash"]:
+                return candidate
+    return None
+
+
+def verify_events(events: Iterable[dict[str, Any]], *, start_prev_hash: str, start_seq: int) -> VerifyResult:
+    """Walk events in sequence order and report the first one that breaks the chain, and why."""
+    expected_seq, prev_hash, checked, last_seq = start_seq, start_prev_hash, 0, start_seq - 1
+
+    def broken(seq: int, reason: str) -> VerifyResult:
+        return VerifyResult(False, checked, last_seq, prev_hash, seq, reason)
+
+    for event in events:
+        seq = event["seq"]
+        if seq > expected_seq:
+            return broken(expected_seq, f"gap: events #{expected_seq} to #{seq - 1} are missing")
+        if seq < expected_seq:
+            return broken(seq, f"out of order: #{seq} appears after #{expected_seq - 1}")
+        if compute_hash(event_fields(event)) != event["hash"]:
+            moved_from = _recorded_position(event, seq)
+            if moved_from is not None:
+                return broken(seq, f"reordered: the event stored here was recorded as #{moved_from}")
+            return broken(seq, "hash mismatch: the event's fields were altered after it was recorded")
+        if event["prev_hash"] != prev_hash:
+            return broken(
+                seq,
+                "chain break: prev_hash does not match the previous event's hash "
+                "(an event before it was removed or replaced)",
+            )
+        prev_hash, last_seq, expected_seq, checked = event["hash"], seq, seq + 1, checked + 1
+    return VerifyResult(True, checked, last_seq, prev_hash)
+
+
+def audit_verify(*, from_seq: int = 1) -> VerifyResult:
+    """Recompute the stored chain from `from_seq` (default: the genesis) to the head."""
+    start_prev = GENESIS_HASH
+    if from_seq > 1:
+        previous = AuditEvent.objects.filter(seq=from_seq - 1).values_list("hash", flat=True).first()
+        if previous is None:
+            reason = "the event before the starting point is missing"
+            return VerifyResult(False, 0, from_seq - 1, "", from_seq - 1, reason)
+        start_prev = previous
+    rows = AuditEvent.objects.filter(seq__gte=from_seq).order_by("seq").values(*HASHED_FIELDS, "hash")
+    return verify_events(rows.iterator(chunk_size=5000), start_prev_hash=start_prev, start_seq=from_seq)

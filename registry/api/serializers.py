@@ -1,0 +1,242 @@
+"""Input serializers validate shapes; output serializers render. Business rules stay in the services."""
+
+from __future__ import annotations
+
+from django.urls import reverse
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from registry.choices import Framework, Stage, TaskType, TokenScope, Visibility
+from registry.models import ApiToken, Metric, ModelVersion, RegisteredModel, Team
+
+
+class MetricSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Metric
+        fields = ["name", "value", "dataset", "split"]
+        extra_kwargs = {"dataset": {"required": False}, "split": {"required": False}}
+
+
+class ModelOutput(serializers.ModelSerializer):
+    owner = serializers.CharField(source="owner.username", read_only=True)
+    team = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    created_by = serializers.CharField(source="created_by.username", read_only=True, default=None)
+    updated_by = serializers.CharField(source="updated_by.username", read_only=True, default=None)
+    url = serializers.SerializerMethodField()
+    versions_url = serializers.SerializerMethodField()
+    web_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = RegisteredModel
+        fields = [
+            "name",
+            "title",
+            "description",
+            "owner",
+            "team",
+            "task_type",
+            "framework",
+            "intended_use",
+            "out_of_scope_uses",
+            "limitations",
+            "risk_tier",
+            "visibility",
+            "tags",
+            "latest_version",
+            "latest_stage",
+            "created_at",
+            "updated_at",
+            "created_by",
+            "updated_by",
+            "url",
+            "versions_url",
+            "web_url",
+        ]
+        read_only_fields = fields
+
+    def _absolute(self, path: str) -> str:
+        request = self.context.get("request")
+        return request.build_absolute_uri(path) if request else path
+
+    def get_url(self, obj: RegisteredModel) -> str:
+        return self._absolute(reverse("api:model-detail", kwargs={"name": obj.name}))
+
+    def get_versions_url(self, obj: RegisteredModel) -> str:
+        return self._absolute(reverse("api:version-list", kwargs={"name": obj.name}))
+
+    def get_web_url(self, obj: RegisteredModel) -> str:
+        return self._absolute(obj.get_absolute_url())
+
+
+class TagsField(serializers.DictField):
+    def __init__(self, **kwargs):
+        super().__init__(child=serializers.CharField(allow_blank=True, max_length=5000), **kwargs)
+
+
+class ModelCreateInput(serializers.Serializer):
+    name = serializers.CharField(max_length=100)
+    title = serializers.CharField(max_length=200)
+    description = serializers.CharField(required=False, allow_blank=True, default="")
+    team = serializers.SlugRelatedField(slug_field="slug", queryset=Team.objects.all(), required=False, allow_null=True)
+    task_type = serializers.ChoiceField(choices=TaskType.choices, required=False)
+    framework = serializers.ChoiceField(choices=Framework.choices, required=False)
+    intended_use = serializers.CharField(required=False, allow_blank=True, default="")
+    out_of_scope_uses = serializers.CharField(required=False, allow_blank=True, default="")
+    limitations = serializers.CharField(required=False, allow_blank=True, default="")
+    visibility = serializers.ChoiceField(choices=Visibility.choices, required=False)
+    tags = TagsField(required=False)
+
+
+class ModelUpdateInput(serializers.Serializer):
+    title = serializers.CharField(max_length=200, required=False)
+    description = serializers.CharField(required=False, allow_blank=True)
+    team = serializers.SlugRelatedField(slug_field="slug", queryset=Team.objects.all(), required=False, allow_null=True)
+    task_type = serializers.ChoiceField(choices=TaskType.choices, required=False)
+    framework = serializers.ChoiceField(choices=Framework.choices, required=False)
+    intended_use = serializers.CharField(required=False, allow_blank=True)
+    out_of_scope_uses = serializers.CharField(required=False, allow_blank=True)
+    limitations = serializers.CharField(required=False, allow_blank=True)
+    visibility = serializers.ChoiceField(choices=Visibility.choices, required=False)
+    tags = TagsField(required=False)
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            refused = sorted(set(data) & {"name", "owner", "risk_tier", "latest_version", "latest_stage"})
+            if refused:
+                raise serializers.ValidationError(
+                    {
+                        field: [
+                            "Read-only here: rename with the MLflow rename call, risk tier comes from assessments."
+                            if field in {"name", "risk_tier"}
+                            else "Read-only."
+                        ]
+                        for field in refused
+                    }
+                )
+        return super().to_internal_value(data)
+
+
+class VersionOutput(serializers.ModelSerializer):
+    model = serializers.CharField(source="model.name", read_only=True)
+    metrics = MetricSerializer(many=True, read_only=True)
+    created_by = serializers.CharField(source="created_by.username", read_only=True, default=None)
+    metadata_frozen = serializers.BooleanField(read_only=True)
+    url = serializers.SerializerMethodField()
+    web_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ModelVersion
+        fields = [
+            "model",
+            "version",
+            "description",
+            "source",
+            "run_id",
+            "run_link",
+            "hyperparameters",
+            "training_data",
+            "framework",
+            "framework_version",
+            "library_versions",
+            "tags",
+            "metrics",
+            "stage",
+            "stage_changed_at",
+            "metadata_frozen",
+            "created_by",
+            "created_at",
+            "updated_at",
+            "url",
+            "web_url",
+        ]
+        read_only_fields = fields
+
+    def _absolute(self, path: str) -> str:
+        request = self.context.get("request")
+        return request.build_absolute_uri(path) if request else path
+
+    def get_url(self, obj: ModelVersion) -> str:
+        return self._absolute(reverse("api:version-detail", kwargs={"name": obj.model.name, "version": obj.version}))
+
+    def get_web_url(self, obj: ModelVersion) -> str:
+        return self._absolute(obj.get_absolute_url())
+
+
+class VersionCreateInput(serializers.Serializer):
+    description = serializers.CharField(required=False, allow_blank=True, default="")
+    source = serializers.CharField(required=False, allow_blank=True, max_length=1000, default="")
+    run_id = serializers.CharField(required=False, allow_blank=True, max_length=100, default="")
+    run_link = serializers.CharField(required=False, allow_blank=True, max_length=1000, default="")
+    hyperparameters = serializers.DictField(required=False, default=dict)
+    training_data = serializers.ListField(child=serializers.CharField(max_length=1000), required=False, default=list)
+    framework = serializers.ChoiceField(choices=Framework.choices, required=False, allow_blank=True, default="")
+    framework_version = serializers.CharField(required=False, allow_blank=True, max_length=50, default="")
+    library_versions = serializers.DictField(child=serializers.CharField(), required=False, default=dict)
+    tags = TagsField(required=False, default=dict)
+    metrics = MetricSerializer(many=True, required=False, default=list)
+
+
+class VersionUpdateInput(serializers.Serializer):
+    description = serializers.CharField(required=False, allow_blank=True)
+    source = serializers.CharField(required=False, allow_blank=True, max_length=1000)
+    run_id = serializers.CharField(required=False, allow_blank=True, max_length=100)
+    run_link = serializers.CharField(required=False, allow_blank=True, max_length=1000)
+    hyperparameters = serializers.DictField(required=False)
+    training_data = serializers.ListField(child=serializers.CharField(max_length=1000), required=False)
+    framework = serializers.ChoiceField(choices=Framework.choices, required=False, allow_blank=True)
+    framework_version = serializers.CharField(required=False, allow_blank=True, max_length=50)
+    library_versions = serializers.DictField(child=serializers.CharField(), required=False)
+    tags = TagsField(required=False)
+    metrics = MetricSerializer(many=True, required=False)
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict) and "stage" in data:
+            raise serializers.ValidationError(
+                {"stage": ["Stages change through POST .../transition/, which applies the approval gate."]}
+            )
+        return super().to_internal_value(data)
+
+
+class TransitionInput(serializers.Serializer):
+    stage = serializers.ChoiceField(choices=Stage.choices)
+    justification = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
+
+
+class TokenOutput(serializers.ModelSerializer):
+    model = serializers.CharField(source="model.name", read_only=True, default=None)
+    active = serializers.BooleanField(source="is_active", read_only=True)
+
+    class Meta:
+        model = ApiToken
+        fields = [
+            "prefix",
+            "name",
+            "scopes",
+            "model",
+            "created_at",
+            "expires_at",
+            "last_used_at",
+            "last_used_ip",
+            "revoked_at",
+            "active",
+        ]
+        read_only_fields = fields
+
+
+class TokenCreateInput(serializers.Serializer):
+    name = serializers.CharField(max_length=100)
+    scopes = serializers.MultipleChoiceField(choices=TokenScope.choices)
+    expires_days = serializers.IntegerField(required=False, min_value=0, max_value=3650, allow_null=True)
+    model = serializers.CharField(required=False, allow_null=True, allow_blank=True)
+
+
+class TokenCreatedOutput(TokenOutput):
+    token = serializers.SerializerMethodField(help_text="The secret. Shown once; store it now.")
+
+    class Meta(TokenOutput.Meta):
+        fields = [*TokenOutput.Meta.fields, "token"]
+        read_only_fields = fields
+
+    @extend_schema_field(serializers.CharField())
+    def get_token(self, obj) -> str:
+        return self.context["secret"]

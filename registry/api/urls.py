@@ -1,0 +1,27 @@
+from django.contrib.auth.decorators import login_not_required
+from django.urls import path
+
+import registry.converters  # noqa: F401  (registers the <model:...> converter)
+from registry.api import views
+
+app_name = "api"
+
+
+def api(view_class):
+    """DRF authenticates API requests itself (tokens or session) and answers 401, never a login redirect."""
+    return login_not_required(view_class.as_view())
+
+
+urlpatterns = [
+    path("models/", api(views.ModelListCreate), name="model-list"),
+    path("models/<model:name>/", api(views.ModelDetail), name="model-detail"),
+    path("models/<model:name>/versions/", api(views.VersionListCreate), name="version-list"),
+    path("models/<model:name>/versions/<int:version>/", api(views.VersionDetail), name="version-detail"),
+    path(
+        "models/<model:name>/versions/<int:version>/transition/",
+        api(views.VersionTransition),
+        name="version-transition",
+    ),
+    path("tokens/", api(views.TokenListCreate), name="token-list"),
+    path("tokens/<str:prefix>/", api(views.TokenRevoke), name="token-revoke"),
+]

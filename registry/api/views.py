@@ -1,0 +1,199 @@
+"""The v1 REST API for pipelines. Views are thin: they validate input, call a selector or a service, and
+render the result. Permission answers come from `registry.permissions`, through the selectors."""
+
+from __future__ import annotations
+
+from django.http import Http404
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import generics, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from governance import services as governance_services
+from registry import permissions, selectors, services
+from registry.api import serializers as s
+from registry.api.pagination import VersionCursorPagination
+from registry.choices import TokenScope
+from registry.filters import ModelFilter, VersionFilter
+from registry.models import ApiToken, ModelVersion, RegisteredModel
+from registry.permissions import Action
+
+ERROR = OpenApiResponse(description='`{"error": {"code", "message", "fields"}}`')
+
+
+class ModelScopedMixin:
+    """Resolves `{name}` in the URL to a model the user may see (404 otherwise)."""
+
+    def get_model(self, action: Action = Action.VIEW) -> RegisteredModel:
+        if not hasattr(self, "_model"):
+            self._model = selectors.model_get(user=self.request.user, name=self.kwargs["name"])
+        permissions.require(self.request.user, action, self._model)
+        return self._model
+
+
+@extend_schema_view(
+    get=extend_schema(summary="List models", responses={200: s.ModelOutput(many=True)}),
+    post=extend_schema(
+        summary="Register a model", request=s.ModelCreateInput, responses={201: s.ModelOutput, 400: ERROR, 403: ERROR}
+    ),
+)
+class ModelListCreate(generics.ListCreateAPIView):
+    serializer_class = s.ModelOutput
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = ModelFilter
+
+    def get_queryset(self):
+        return permissions.restrict(
+            RegisteredModel.objects.select_related("owner", "team", "created_by", "updated_by"),
+            self.request.user,
+            Action.VIEW,
+        )
+
+    def create(self, request, *args, **kwargs):
+        data = s.ModelCreateInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        model = services.model_create(actor=request.user, **data.validated_data)
+        return Response(s.ModelOutput(model, context={"request": request}).data, status=status.HTTP_201_CREATED)
+
+
+@extend_schema_view(
+    get=extend_schema(summary="Get a model", responses={200: s.ModelOutput, 404: ERROR}),
+    patch=extend_schema(
+        summary="Update a model", request=s.ModelUpdateInput, responses={200: s.ModelOutput, 400: ERROR, 403: ERROR}
+    ),
+    delete=extend_schema(
+        summary="Delete a model (only while none of its versions has left development)",
+        responses={204: None, 403: ERROR, 409: ERROR},
+    ),
+)
+class ModelDetail(ModelScopedMixin, APIView):
+    serializer_class = s.ModelOutput
+
+    def get(self, request, name):
+        return Response(s.ModelOutput(self.get_model(), context={"request": request}).data)
+
+    def patch(self, request, name):
+        data = s.ModelUpdateInput(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        model = services.model_update(actor=request.user, model=self.get_model(Action.CHANGE), data=data.validated_data)
+        return Response(s.ModelOutput(model, context={"request": request}).data)
+
+    def delete(self, request, name):
+        services.model_delete(actor=request.user, model=self.get_model(Action.DELETE))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+@extend_schema_view(
+    get=extend_schema(summary="List a model's versions (newest first)", responses={200: s.VersionOutput(many=True)}),
+    post=extend_schema(
+        summary="Register a new version (the server assigns its number)",
+        request=s.VersionCreateInput,
+        responses={201: s.VersionOutput, 400: ERROR, 403: ERROR, 404: ERROR},
+    ),
+)
+class VersionListCreate(ModelScopedMixin, generics.ListCreateAPIView):
+    serializer_class = s.VersionOutput
+    pagination_class = VersionCursorPagination
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = VersionFilter
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return ModelVersion.objects.none()
+        return selectors.version_list(user=self.request.user, model=self.get_model())
+
+    def create(self, request, *args, **kwargs):
+        model = self.get_model(Action.CHANGE)
+        data = s.VersionCreateInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        version = services.version_register(actor=request.user, model=model, **data.validated_data)
+        version = selectors.version_get(user=request.user, model=model, version=version.version)
+        return Response(s.VersionOutput(version, context={"request": request}).data, status=status.HTTP_201_CREATED)
+
+
+@extend_schema_view(
+    get=extend_schema(summary="Get a version", responses={200: s.VersionOutput, 404: ERROR}),
+    patch=extend_schema(
+        summary="Update a version's metadata (development only) or tags",
+        request=s.VersionUpdateInput,
+        responses={200: s.VersionOutput, 400: ERROR, 403: ERROR, 409: ERROR},
+    ),
+)
+class VersionDetail(ModelScopedMixin, APIView):
+    serializer_class = s.VersionOutput
+
+    def get_version(self, action: Action = Action.VIEW):
+        return selectors.version_get(
+            user=self.request.user, model=self.get_model(), version=self.kwargs["version"], action=action
+        )
+
+    def get(self, request, name, version):
+        return Response(s.VersionOutput(self.get_version(), context={"request": request}).data)
+
+    def patch(self, request, name, version):
+        data = s.VersionUpdateInput(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        services.version_update(actor=request.user, version=self.get_version(Action.CHANGE), data=data.validated_data)
+        return Response(s.VersionOutput(self.get_version(), context={"request": request}).data)
+
+
+@extend_schema(
+    summary="Move a version to another lifecycle stage (gated for production)",
+    request=s.TransitionInput,
+    responses={200: s.VersionOutput, 400: ERROR, 403: ERROR, 409: ERROR},
+)
+class VersionTransition(ModelScopedMixin, APIView):
+    serializer_class = s.VersionOutput
+
+    def post(self, request, name, version):
+        data = s.TransitionInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        target = selectors.version_get(user=request.user, model=self.get_model(), version=version, action=Action.CHANGE)
+        governance_services.version_transition(actor=request.user, version=target, **data.validated_data)
+        target = selectors.version_get(user=request.user, model=self.get_model(), version=version)
+        return Response(s.VersionOutput(target, context={"request": request}).data)
+
+
+@extend_schema_view(
+    get=extend_schema(summary="List your API tokens", responses={200: s.TokenOutput(many=True)}),
+    post=extend_schema(
+        summary="Create an API token (the secret is in the response, once)",
+        request=s.TokenCreateInput,
+        responses={201: s.TokenCreatedOutput, 400: ERROR},
+    ),
+)
+class TokenListCreate(generics.ListCreateAPIView):
+    serializer_class = s.TokenOutput
+    pagination_class = None
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return ApiToken.objects.none()
+        return selectors.token_list(user=self.request.user)
+
+    def create(self, request, *args, **kwargs):
+        # A token may not mint tokens unless it is itself an admin token: otherwise a read token could
+        # create a write token and escalate.
+        permissions.require_scope(request.user, TokenScope.ADMIN, "create API tokens")
+        data = s.TokenCreateInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = dict(data.validated_data)
+        model_name = values.pop("model", None)
+        model = selectors.model_get(user=request.user, name=model_name) if model_name else None
+        token, secret = services.token_create(
+            actor=request.user, user=request.user, model=model, scopes=values.pop("scopes"), **values
+        )
+        body = s.TokenCreatedOutput(token, context={"request": request, "secret": secret}).data
+        return Response(body, status=status.HTTP_201_CREATED)
+
+
+@extend_schema(summary="Revoke one of your API tokens", request=None, responses={204: None, 404: ERROR})
+class TokenRevoke(APIView):
+    def delete(self, request, prefix):
+        permissions.require_scope(request.user, TokenScope.ADMIN, "revoke API tokens")
+        token = selectors.token_list(user=request.user).filter(prefix=prefix).first()
+        if token is None:
+            raise Http404("No token with that prefix.")
+        services.token_revoke(actor=request.user, token=token)
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,66 @@
+"""Enumerations shared by models, forms, filters and the API."""
+
+from django.db import models
+
+
+class TaskType(models.TextChoices):
+    CLASSIFICATION = "classification", "Classification"
+    REGRESSION = "regression", "Regression"
+    RANKING = "ranking", "Ranking / recommendation"
+    FORECASTING = "forecasting", "Time-series forecasting"
+    CLUSTERING = "clustering", "Clustering"
+    ANOMALY_DETECTION = "anomaly_detection", "Anomaly detection"
+    OBJECT_DETECTION = "object_detection", "Object detection"
+    SEGMENTATION = "segmentation", "Segmentation"
+    GENERATION = "generation", "Text / content generation"
+    EMBEDDING = "embedding", "Embedding"
+    SPEECH = "speech", "Speech"
+    OTHER = "other", "Other"
+
+
+class Framework(models.TextChoices):
+    PYTORCH = "pytorch", "PyTorch"
+    TENSORFLOW = "tensorflow", "TensorFlow"
+    KERAS = "keras", "Keras"
+    SKLEARN = "scikit-learn", "scikit-learn"
+    XGBOOST = "xgboost", "XGBoost"
+    LIGHTGBM = "lightgbm", "LightGBM"
+    ONNX = "onnx", "ONNX"
+    TRANSFORMERS = "transformers", "Hugging Face Transformers"
+    JAX = "jax", "JAX"
+    OTHER = "other", "Other"
+
+
+class RiskTier(models.TextChoices):
+    UNASSESSED = "unassessed", "Unassessed"
+    MINIMAL = "minimal", "Minimal"
+    LIMITED = "limited", "Limited"
+    HIGH = "high", "High"
+    PROHIBITED = "prohibited", "Prohibited"
+
+
+class Stage(models.TextChoices):
+    DEVELOPMENT = "development", "Development"
+    STAGING = "staging", "Staging"
+    PRODUCTION = "production", "Production"
+    ARCHIVED = "archived", "Archived"
+
+
+class Visibility(models.TextChoices):
+    INTERNAL = "internal", "Internal (every signed-in user)"
+    RESTRICTED = "restricted", "Restricted (only people and teams granted access)"
+
+
+class TokenScope(models.TextChoices):
+    READ = "read", "Read"
+    WRITE = "write", "Write"
+    ADMIN = "admin", "Admin"
+    VOTE = "vote", "Vote"
+
+
+class ModelSort(models.TextChoices):
+    NAME = "name", "Name (A-Z)"
+    UPDATED = "-updated_at", "Last updated"
+    CREATED = "-created_at", "Newest"
+    OLDEST = "created_at", "Oldest"
+    RELEVANCE = "relevance", "Best match"

@@ -1,0 +1,38 @@
+"""Errors raised by services. Each carries a machine-readable code, a human message and, for input errors,
+the fields at fault. The API renders them as `{"error": {...}}`, the UI next to the form fields, and the
+MLflow-compatible layer as MLflow error codes."""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    status = 400
+    code = "invalid"
+
+    def __init__(self, message: str, *, code: str | None = None, fields: dict[str, list[str]] | None = None):
+        super().__init__(message)
+        self.message = message
+        if code:
+            self.code = code
+        self.fields = fields or {}
+
+
+class InvalidInput(DomainError):
+    """The request's data is wrong; `fields` says where."""
+
+
+class NotFound(DomainError):
+    status = 404
+    code = "not_found"
+
+
+class Conflict(DomainError):
+    """The request clashes with the current state (a duplicate name, a frozen version, an illegal move)."""
+
+    status = 409
+    code = "conflict"
+
+
+class PayloadTooLarge(DomainError):
+    status = 413
+    code = "too_large"

@@ -1,0 +1,260 @@
+"""The catalog's entities. Models are thin: rules live in `services.py`, reads in `selectors.py`."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.auth.models import Group
+from django.contrib.postgres.search import SearchVectorField
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Lower
+from django.urls import reverse
+from django.utils import timezone
+from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
+
+from registry.choices import Framework, RiskTier, Stage, TaskType, TokenScope, Visibility
+
+MODEL_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$"
+model_name_validator = RegexValidator(
+    MODEL_NAME_PATTERN,
+    "Use 1-100 letters, digits, dots, dashes or underscores, starting with a letter or digit.",
+    code="invalid_name",
+)
+
+
+class Team(models.Model):
+    """A group of people that owns models. Backed by a Django group so permissions can be granted to it."""
+
+    name = models.CharField(max_length=100, unique=True)
+    slug = models.SlugField(max_length=100, unique=True)
+    description = models.TextField(blank=True)
+    group = models.OneToOneField(Group, on_delete=models.PROTECT, related_name="team")
+
+    audit_type = "team"
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class RegisteredModel(models.Model):
+    """A model the organisation builds: its documentation, ownership, risk tier and numbered versions.
+
+    `version_counter` only ever grows, so a deleted version's number is never reused. `latest_version` and
+    `latest_stage` are kept by the services so the catalog can filter and show them without a join.
+    """
+
+    name = models.CharField(max_length=100, unique=True, validators=[model_name_validator])
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True, help_text="Markdown.")
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="owned_models")
+    team = models.ForeignKey(Team, on_delete=models.SET_NULL, null=True, blank=True, related_name="models")
+    task_type = models.CharField(max_length=30, choices=TaskType.choices, default=TaskType.OTHER)
+    framework = models.CharField(max_length=30, choices=Framework.choices, default=Framework.OTHER)
+    intended_use = models.TextField(blank=True)
+    out_of_scope_uses = models.TextField(blank=True)
+    limitations = models.TextField(blank=True)
+    risk_tier = models.CharField(max_length=20, choices=RiskTier.choices, default=RiskTier.UNASSESSED)
+    visibility = models.CharField(max_length=20, choices=Visibility.choices, default=Visibility.INTERNAL)
+    tags = models.JSONField(default=dict, blank=True)
+
+    version_counter = models.PositiveIntegerField(default=0, editable=False)
+    latest_version = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    latest_stage = models.CharField(max_length=20, choices=Stage.choices, blank=True, editable=False)
+
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(default=timezone.now, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", editable=False
+    )
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", editable=False
+    )
+    # Filled by a PostgreSQL trigger (migration 0002) from name, title, description and tag values.
+    search_vector = SearchVectorField(null=True, editable=False)
+
+    audit_type = "model"
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(Lower("name"), name="model_name_unique_ignoring_case")]
+        permissions = [
+            ("upload_artifact", "Can upload artifacts to the model's versions"),
+            ("submit_for_approval", "Can submit the model's versions for approval"),
+            ("manage_access", "Can grant and revoke access to the model"),
+        ]
+        indexes = [
+            models.Index(fields=["risk_tier", "name"], name="model_risk_name_idx"),
+            models.Index(fields=["latest_stage", "name"], name="model_stage_name_idx"),
+            models.Index(fields=["framework", "name"], name="model_framework_name_idx"),
+            models.Index(fields=["task_type", "name"], name="model_task_name_idx"),
+            models.Index(fields=["visibility"], name="model_visibility_idx"),
+            models.Index(fields=["-updated_at"], name="model_updated_idx"),
+            models.Index(fields=["-created_at"], name="model_created_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("registry:model-detail", kwargs={"name": self.name})
+
+    @property
+    def audit_model(self) -> RegisteredModel:
+        return self
+
+
+class ModelVersion(models.Model):
+    """One numbered version of a model: what produced it, how it scores, and where it is in its lifecycle.
+
+    Numbers are assigned by `services.version_register` under a lock on the model row; the unique constraint
+    is the backstop. Metadata is frozen once the version leaves development.
+    """
+
+    model = models.ForeignKey(RegisteredModel, on_delete=models.CASCADE, related_name="versions")
+    version = models.PositiveIntegerField(editable=False)
+    description = models.TextField(blank=True)
+    source = models.CharField(max_length=1000, blank=True, help_text="URI of the training run or code commit.")
+    run_id = models.CharField(max_length=100, blank=True)
+    run_link = models.CharField(max_length=1000, blank=True)
+    hyperparameters = models.JSONField(default=dict, blank=True)
+    training_data = models.JSONField(default=list, blank=True, help_text="URIs of the datasets used for training.")
+    framework = models.CharField(max_length=30, choices=Framework.choices, blank=True)
+    framework_version = models.CharField(max_length=50, blank=True)
+    library_versions = models.JSONField(default=dict, blank=True)
+    tags = models.JSONField(default=dict, blank=True)
+    stage = models.CharField(max_length=20, choices=Stage.choices, default=Stage.DEVELOPMENT)
+    stage_changed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+", editable=False
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    registered_model_path = "model"
+    audit_type = "version"
+
+    class Meta:
+        ordering = ["model", "-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["model", "version"], name="version_unique_per_model"),
+            models.CheckConstraint(condition=Q(version__gte=1), name="version_positive"),
+        ]
+        indexes = [models.Index(fields=["stage"], name="version_stage_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.model.name} v{self.version}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("registry:version-detail", kwargs={"name": self.model.name, "version": self.version})
+
+    @property
+    def metadata_frozen(self) -> bool:
+        return self.stage != Stage.DEVELOPMENT
+
+    @property
+    def audit_model(self) -> RegisteredModel:
+        return self.model
+
+
+class Metric(models.Model):
+    """An evaluation result of a version: a named value, on a dataset and split (e.g. accuracy on test)."""
+
+    version = models.ForeignKey(ModelVersion, on_delete=models.CASCADE, related_name="metrics")
+    name = models.CharField(max_length=100)
+    value = models.FloatField()
+    dataset = models.CharField(max_length=200, blank=True)
+    split = models.CharField(max_length=50, blank=True)
+
+    registered_model_path = "version__model"
+
+    class Meta:
+        ordering = ["name", "dataset", "split"]
+        constraints = [
+            models.UniqueConstraint(fields=["version", "name", "dataset", "split"], name="metric_unique_per_version")
+        ]
+
+    def __str__(self) -> str:
+        where = "/".join(p for p in (self.dataset, self.split) if p)
+        return f"{self.name}={self.value:g}" + (f" ({where})" if where else "")
+
+
+class ServiceAccount(models.Model):
+    """Marks a user as a machine identity for pipelines: it has no password and cannot sign in to the UI."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="service_account")
+    description = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+", editable=False
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    audit_type = "service_account"
+
+    def __str__(self) -> str:
+        return self.user.get_username()
+
+
+class ApiToken(models.Model):
+    """A bearer token for the API. Only the SHA-256 of the secret is stored; the secret is shown once.
+
+    A token never grants more than its owner holds: its scopes and optional model restriction only narrow.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=16, unique=True, editable=False)
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    scopes = models.JSONField(default=list)
+    model = models.ForeignKey(
+        RegisteredModel,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="If set, the token can only reach this model.",
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    last_used_ip = models.GenericIPAddressField(null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    audit_type = "token"
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.name})"
+
+    @property
+    def is_expired(self) -> bool:
+        return self.expires_at is not None and self.expires_at <= timezone.now()
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None and not self.is_expired
+
+    def has_scope(self, scope: str) -> bool:
+        granted = set(self.scopes)
+        if TokenScope.ADMIN in granted:
+            granted |= {TokenScope.WRITE, TokenScope.READ}
+        if TokenScope.WRITE in granted:
+            granted.add(TokenScope.READ)
+        return scope in granted
+
+
+class RegisteredModelUserObjectPermission(UserObjectPermissionBase):
+    """Per-model grants to a user (django-guardian direct foreign key table: joins instead of generic keys)."""
+
+    content_object = models.ForeignKey(RegisteredModel, on_delete=models.CASCADE)
+
+
+class RegisteredModelGroupObjectPermission(GroupObjectPermissionBase):
+    """Per-model grants to a team's group."""
+
+    content_object = models.ForeignKey(RegisteredModel, on_delete=models.CASCADE)

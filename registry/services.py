@@ -1,0 +1,704 @@
+"""Writes to the catalog. Every function here is keyword-only, runs in one transaction, checks the actor's
+permission through `registry.permissions`, and records exactly one audit event for the change it makes.
+
+Views, API endpoints, the MLflow-compatible layer, the admin and management commands all call these; none
+of them holds a business rule of its own. `actor=None` means the system (a Celery task or a migration).
+"""
+
+from __future__ import annotations
+
+import math
+import secrets
+from collections.abc import Iterable, Mapping
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.text import slugify
+from guardian.shortcuts import assign_perm, remove_perm
+
+from governance.audit import audit_record, diff, snapshot
+from registry import permissions
+from registry.authentication import TOKEN_PREFIX, hash_secret
+from registry.choices import RiskTier, Stage, TokenScope
+from registry.exceptions import Conflict, InvalidInput
+from registry.models import ApiToken, Metric, ModelVersion, RegisteredModel, ServiceAccount, Team
+from registry.permissions import Action
+
+User = get_user_model()
+
+MODEL_EDITABLE_FIELDS = (
+    "title",
+    "description",
+    "team",
+    "task_type",
+    "framework",
+    "intended_use",
+    "out_of_scope_uses",
+    "limitations",
+    "visibility",
+    "tags",
+)
+VERSION_METADATA_FIELDS = (
+    "description",
+    "source",
+    "run_id",
+    "run_link",
+    "hyperparameters",
+    "training_data",
+    "framework",
+    "framework_version",
+    "library_versions",
+)
+MAX_TAGS = 100
+MAX_TAG_KEY = 250
+MAX_TAG_VALUE = 5000
+
+
+# --- Input checks shared by the services ----------------------------------------------------------------
+
+
+def _full_clean(instance, *, exclude: Iterable[str] = ()) -> None:
+    try:
+        instance.full_clean(exclude=list(exclude), validate_unique=False, validate_constraints=False)
+    except ValidationError as exc:
+        fields = {k: [str(m) for m in v] for k, v in exc.message_dict.items()}
+        raise InvalidInput("Some fields are not valid.", fields=fields) from exc
+
+
+def validate_tags(tags: Any, *, field: str = "tags") -> dict[str, str]:
+    """Tags are a flat mapping of short string keys to string values."""
+    if tags is None:
+        return {}
+    if not isinstance(tags, Mapping):
+        raise InvalidInput("Tags must be an object of key/value strings.", fields={field: ["Must be an object."]})
+    if len(tags) > MAX_TAGS:
+        raise InvalidInput(f"At most {MAX_TAGS} tags.", fields={field: [f"At most {MAX_TAGS} tags."]})
+    clean = {}
+    for key, value in tags.items():
+        if not isinstance(key, str) or not key.strip() or len(key) > MAX_TAG_KEY:
+            raise InvalidInput(
+                "Tag keys must be non-empty strings.", fields={field: [f"Bad key {key!r}: 1-{MAX_TAG_KEY} characters."]}
+            )
+        if value is None:
+            value = ""
+        if not isinstance(value, str | int | float | bool):
+            raise InvalidInput("Tag values must be strings.", fields={field: [f"Value of {key!r} must be a string."]})
+        value = str(value)
+        if len(value) > MAX_TAG_VALUE:
+            raise InvalidInput("Tag value too long.", fields={field: [f"Value of {key!r} exceeds {MAX_TAG_VALUE}."]})
+        clean[key.strip()] = value
+    return clean
+
+
+def _validate_json_object(value: Any, field: str) -> dict:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise InvalidInput(f"{field} must be a JSON object.", fields={field: ["Must be a JSON object."]})
+    return dict(value)
+
+
+def _validate_uri_list(value: Any, field: str) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        value = [line.strip() for line in value.splitlines() if line.strip()]
+    if not isinstance(value, list | tuple) or not all(isinstance(v, str) and len(v) <= 1000 for v in value):
+        raise InvalidInput(f"{field} must be a list of URIs.", fields={field: ["Must be a list of strings."]})
+    return list(value)
+
+
+def validate_metrics(metrics: Any) -> list[dict[str, Any]]:
+    """Metrics are a list of `{name, value, dataset?, split?}`, each name/dataset/split combination once."""
+    if metrics is None:
+        return []
+    if not isinstance(metrics, list | tuple):
+        raise InvalidInput("Metrics must be a list.", fields={"metrics": ["Must be a list of objects."]})
+    clean, seen = [], set()
+    for i, item in enumerate(metrics):
+        if not isinstance(item, Mapping) or not isinstance(item.get("name"), str) or not item["name"].strip():
+            raise InvalidInput("Each metric needs a name.", fields={"metrics": [f"Item {i}: a name is required."]})
+        try:
+            value = float(item.get("value"))
+        except (TypeError, ValueError):
+            raise InvalidInput(
+                "Metric values must be numbers.", fields={"metrics": [f"{item['name']}: value must be a number."]}
+            ) from None
+        if not math.isfinite(value):
+            raise InvalidInput("Metric values must be finite.", fields={"metrics": [f"{item['name']}: not finite."]})
+        row = {
+            "name": item["name"].strip()[:100],
+            "value": value,
+            "dataset": str(item.get("dataset") or "")[:200],
+            "split": str(item.get("split") or "")[:50],
+        }
+        key = (row["name"], row["dataset"], row["split"])
+        if key in seen:
+            raise InvalidInput("Duplicate metric.", fields={"metrics": [f"{row['name']} appears twice."]})
+        seen.add(key)
+        clean.append(row)
+    return clean
+
+
+def _metrics_snapshot(version: ModelVersion) -> list[dict[str, Any]]:
+    return [
+        {"name": m.name, "value": m.value, "dataset": m.dataset, "split": m.split}
+        for m in version.metrics.order_by("name", "dataset", "split")
+    ]
+
+
+# --- Teams ----------------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def team_create(*, actor, name: str, description: str = "", members: Iterable = ()) -> Team:
+    """Create a team and its backing group. Administrators only."""
+    if actor is not None and not permissions.is_administrator(actor):
+        raise PermissionDenied("Only administrators create teams.")
+    slug = slugify(name)
+    if not name.strip() or not slug:
+        raise InvalidInput("A team needs a name.", fields={"name": ["Required."]})
+    if Team.objects.filter(slug=slug).exists() or Group.objects.filter(name=f"team:{slug}").exists():
+        raise InvalidInput("A team with this name exists.", fields={"name": ["Already taken."]})
+    group = Group.objects.create(name=f"team:{slug}")
+    team = Team.objects.create(name=name.strip(), slug=slug, description=description, group=group)
+    member_list = list(members)
+    group.user_set.add(*member_list)
+    audit_record(
+        actor=actor,
+        action="team.created",
+        target=team,
+        changes={
+            "name": {"before": None, "after": team.name},
+            "members": {"before": None, "after": sorted(u.get_username() for u in member_list)},
+        },
+    )
+    return team
+
+
+# --- Registered models ------------------------------------------------------------------------------------
+
+
+def _grant_owner_set(model: RegisteredModel, *, user, team: Team | None) -> None:
+    for action in permissions.OWNER_ACTIONS:
+        assign_perm(action.value, user, model)
+        if team is not None:
+            assign_perm(action.value, team.group, model)
+
+
+@transaction.atomic
+def model_create(
+    *,
+    actor,
+    name: str,
+    title: str,
+    description: str = "",
+    team: Team | None = None,
+    task_type: str | None = None,
+    framework: str | None = None,
+    intended_use: str = "",
+    out_of_scope_uses: str = "",
+    limitations: str = "",
+    visibility: str | None = None,
+    tags: Mapping[str, str] | None = None,
+    owner=None,
+) -> RegisteredModel:
+    """Register a model. The actor becomes its owner (unless `owner` is given by an administrator); the owner
+    and the owning team receive the owner permission set on it."""
+    permissions.require_create_model(actor)
+    owner = owner or actor
+    if owner != actor and not permissions.is_administrator(actor):
+        raise PermissionDenied("Only administrators register models on someone else's behalf.")
+    if (
+        team is not None
+        and not permissions.is_administrator(actor)
+        and not actor.groups.filter(pk=team.group_id).exists()
+    ):
+        raise InvalidInput("You can only assign a team you belong to.", fields={"team": ["You are not in this team."]})
+    model = RegisteredModel(
+        name=(name or "").strip(),
+        title=(title or "").strip() or (name or "").strip(),
+        description=description or "",
+        team=team,
+        intended_use=intended_use or "",
+        out_of_scope_uses=out_of_scope_uses or "",
+        limitations=limitations or "",
+        tags=validate_tags(tags),
+        owner=owner,
+        created_by=actor,
+        updated_by=actor,
+    )
+    if task_type:
+        model.task_type = task_type
+    if framework:
+        model.framework = framework
+    if visibility:
+        model.visibility = visibility
+    _full_clean(model, exclude=["owner", "team"])
+    if RegisteredModel.objects.filter(name__iexact=model.name).exists():
+        raise Conflict(
+            f"A model named '{model.name}' already exists.", code="name_taken", fields={"name": ["Already taken."]}
+        )
+    try:
+        with transaction.atomic():
+            model.save()
+    except IntegrityError as exc:
+        raise Conflict(
+            f"A model named '{model.name}' already exists.", code="name_taken", fields={"name": ["Already taken."]}
+        ) from exc
+    _grant_owner_set(model, user=owner, team=team)
+    after = snapshot(model, ("name", "owner", *MODEL_EDITABLE_FIELDS))
+    audit_record(actor=actor, action="model.created", target=model, changes=diff({}, after))
+    return model
+
+
+@transaction.atomic
+def model_update(*, actor, model: RegisteredModel, data: Mapping[str, Any]) -> RegisteredModel:
+    """Change a model's documentation and settings. Changing visibility needs `manage_access`."""
+    model = RegisteredModel.objects.select_for_update().get(pk=model.pk)
+    permissions.require(actor, Action.CHANGE, model)
+    unknown = set(data) - set(MODEL_EDITABLE_FIELDS)
+    if unknown:
+        raise InvalidInput(
+            "These fields cannot be changed here.", fields={f: ["Not editable."] for f in sorted(unknown)}
+        )
+    if "visibility" in data and data["visibility"] != model.visibility:
+        permissions.require(actor, Action.MANAGE_ACCESS, model)
+    before = snapshot(model, MODEL_EDITABLE_FIELDS)
+    for field, value in data.items():
+        if field == "tags":
+            value = validate_tags(value)
+        elif field != "team" and value is None:
+            value = ""
+        setattr(model, field, value)
+    _full_clean(model, exclude=["owner", "team"])
+    changes = diff(before, snapshot(model, MODEL_EDITABLE_FIELDS))
+    if not changes:
+        return model
+    model.updated_at = timezone.now()
+    model.updated_by = actor
+    model.save()
+    audit_record(actor=actor, action="model.updated", target=model, changes=changes)
+    return model
+
+
+@transaction.atomic
+def model_rename(*, actor, model: RegisteredModel, new_name: str) -> RegisteredModel:
+    model = RegisteredModel.objects.select_for_update().get(pk=model.pk)
+    permissions.require(actor, Action.CHANGE, model)
+    old = model.name
+    model.name = (new_name or "").strip()
+    _full_clean(model, exclude=["owner", "team"])
+    if model.name == old:
+        return model
+    if RegisteredModel.objects.filter(name__iexact=model.name).exclude(pk=model.pk).exists():
+        raise Conflict(f"A model named '{model.name}' already exists.", code="name_taken", fields={"name": ["Taken."]})
+    model.updated_at, model.updated_by = timezone.now(), actor
+    model.save(update_fields=["name", "updated_at", "updated_by"])
+    audit_record(actor=actor, action="model.renamed", target=model, changes=diff({"name": old}, {"name": model.name}))
+    return model
+
+
+@transaction.atomic
+def model_tag_set(*, actor, model: RegisteredModel, key: str, value: str) -> RegisteredModel:
+    return model_update(actor=actor, model=model, data={"tags": {**model.tags, key: value}})
+
+
+@transaction.atomic
+def model_tag_delete(*, actor, model: RegisteredModel, key: str) -> RegisteredModel:
+    if key not in model.tags:
+        raise InvalidInput(f"The model has no tag '{key}'.", code="no_such_tag", fields={"key": ["No such tag."]})
+    return model_update(actor=actor, model=model, data={"tags": {k: v for k, v in model.tags.items() if k != key}})
+
+
+@transaction.atomic
+def model_delete(*, actor, model: RegisteredModel) -> None:
+    """Delete a model and its versions, only while none of them has left development."""
+    model = RegisteredModel.objects.select_for_update().get(pk=model.pk)
+    permissions.require(actor, Action.DELETE, model)
+    beyond = sorted(model.versions.exclude(stage=Stage.DEVELOPMENT).values_list("version", flat=True))
+    if beyond:
+        listed = ", ".join(f"v{n}" for n in beyond)
+        raise Conflict(
+            f"'{model.name}' cannot be deleted: {listed} left development. Archive the model instead.",
+            code="model_has_released_versions",
+        )
+    before = snapshot(model, ("name", "owner", *MODEL_EDITABLE_FIELDS))
+    audit_record(actor=actor, action="model.deleted", target=model, changes=diff(before, {}))
+    model.delete()
+
+
+# --- Versions -----------------------------------------------------------------------------------------------
+
+
+def _refresh_latest(model: RegisteredModel) -> None:
+    """Keep the catalog's denormalised latest version and stage in step with the versions table."""
+    latest = model.versions.order_by("-version").values_list("version", "stage").first()
+    model.latest_version, model.latest_stage = latest if latest else (None, "")
+    model.updated_at = timezone.now()
+    RegisteredModel.objects.filter(pk=model.pk).update(
+        latest_version=model.latest_version, latest_stage=model.latest_stage, updated_at=model.updated_at
+    )
+
+
+@transaction.atomic
+def version_register(
+    *,
+    actor,
+    model: RegisteredModel,
+    description: str = "",
+    source: str = "",
+    run_id: str = "",
+    run_link: str = "",
+    hyperparameters: Mapping[str, Any] | None = None,
+    training_data: list[str] | str | None = None,
+    framework: str = "",
+    framework_version: str = "",
+    library_versions: Mapping[str, str] | None = None,
+    tags: Mapping[str, str] | None = None,
+    metrics: list[Mapping[str, Any]] | None = None,
+) -> ModelVersion:
+    """Register the next version of a model. Numbers are 1, 2, 3... per model, assigned under a row lock on
+    the model so concurrent registrations never collide, skip or reuse a number (the counter only grows)."""
+    permissions.require(actor, Action.CHANGE, model)
+    clean_metrics = validate_metrics(metrics)
+    version = ModelVersion(
+        model=model,
+        version=1,
+        description=description or "",
+        source=source or "",
+        run_id=run_id or "",
+        run_link=run_link or "",
+        hyperparameters=_validate_json_object(hyperparameters, "hyperparameters"),
+        training_data=_validate_uri_list(training_data, "training_data"),
+        framework=framework or "",
+        framework_version=framework_version or "",
+        library_versions=_validate_json_object(library_versions, "library_versions"),
+        tags=validate_tags(tags),
+        created_by=actor,
+    )
+    _full_clean(version, exclude=["model", "version", "created_by"])
+    locked = RegisteredModel.objects.select_for_update().get(pk=model.pk)
+    locked.version_counter += 1
+    RegisteredModel.objects.filter(pk=locked.pk).update(version_counter=locked.version_counter)
+    version.model = locked
+    version.version = locked.version_counter
+    version.save()
+    Metric.objects.bulk_create(Metric(version=version, **row) for row in clean_metrics)
+    _refresh_latest(locked)
+    after = snapshot(version, ("version", *VERSION_METADATA_FIELDS, "tags", "stage"))
+    after["metrics"] = clean_metrics
+    audit_record(actor=actor, action="version.created", target=version, changes=diff({}, after))
+    return version
+
+
+@transaction.atomic
+def version_update(*, actor, version: ModelVersion, data: Mapping[str, Any]) -> ModelVersion:
+    """Edit a version's metadata (only while in development) or its tags (at any time)."""
+    version = ModelVersion.objects.select_for_update().select_related("model").get(pk=version.pk)
+    permissions.require(actor, Action.CHANGE, version)
+    allowed = {*VERSION_METADATA_FIELDS, "tags", "metrics"}
+    unknown = set(data) - allowed
+    if unknown:
+        raise InvalidInput(
+            "These fields cannot be changed here.", fields={f: ["Not editable."] for f in sorted(unknown)}
+        )
+    touches_metadata = bool(set(data) & {*VERSION_METADATA_FIELDS, "metrics"})
+    if touches_metadata and version.metadata_frozen:
+        raise Conflict(
+            f"v{version.version} is in {version.get_stage_display().lower()}: its metadata is frozen once it leaves "
+            "development. Register a new version instead.",
+            code="version_frozen",
+        )
+    tracked = (*VERSION_METADATA_FIELDS, "tags")
+    before = snapshot(version, tracked)
+    before["metrics"] = _metrics_snapshot(version)
+    converters = {
+        "hyperparameters": lambda v: _validate_json_object(v, "hyperparameters"),
+        "library_versions": lambda v: _validate_json_object(v, "library_versions"),
+        "training_data": lambda v: _validate_uri_list(v, "training_data"),
+        "tags": validate_tags,
+    }
+    for field, value in data.items():
+        if field == "metrics":
+            continue
+        convert = converters.get(field)
+        setattr(version, field, convert(value) if convert else (value or ""))
+    _full_clean(version, exclude=["model", "version", "created_by"])
+    after = snapshot(version, tracked)
+    if "metrics" in data:
+        clean_metrics = validate_metrics(data["metrics"])
+        version.metrics.all().delete()
+        Metric.objects.bulk_create(Metric(version=version, **row) for row in clean_metrics)
+        after["metrics"] = clean_metrics
+    else:
+        after["metrics"] = before["metrics"]
+    changes = diff(before, after)
+    if not changes:
+        return version
+    version.updated_at = timezone.now()
+    version.save()
+    audit_record(actor=actor, action="version.updated", target=version, changes=changes)
+    return version
+
+
+@transaction.atomic
+def version_tag_set(*, actor, version: ModelVersion, key: str, value: str) -> ModelVersion:
+    return version_update(actor=actor, version=version, data={"tags": {**version.tags, key: value}})
+
+
+@transaction.atomic
+def version_tag_delete(*, actor, version: ModelVersion, key: str) -> ModelVersion:
+    if key not in version.tags:
+        raise InvalidInput(
+            f"v{version.version} has no tag '{key}'.", code="no_such_tag", fields={"key": ["No such tag."]}
+        )
+    return version_update(
+        actor=actor, version=version, data={"tags": {k: v for k, v in version.tags.items() if k != key}}
+    )
+
+
+@transaction.atomic
+def version_delete(*, actor, version: ModelVersion) -> None:
+    """Delete a version that is in development or archived. Its number is never given out again."""
+    version = ModelVersion.objects.select_for_update().select_related("model").get(pk=version.pk)
+    permissions.require(actor, Action.DELETE, version)
+    if version.stage in (Stage.STAGING, Stage.PRODUCTION):
+        raise Conflict(
+            f"v{version.version} is in {version.get_stage_display().lower()}; archive it before deleting it.",
+            code="version_in_use",
+        )
+    model = version.model
+    audit_record(
+        actor=actor,
+        action="version.deleted",
+        target=version,
+        changes=diff(snapshot(version, ("version", "stage", "source")), {}),
+    )
+    version.delete()
+    _refresh_latest(model)
+
+
+# The lifecycle. Moves into production are not made here: governance.services.version_transition holds
+# the approval gate and calls `version_stage_apply` with the decision it checked.
+ALLOWED_TRANSITIONS = {
+    Stage.DEVELOPMENT: {Stage.STAGING, Stage.ARCHIVED},
+    Stage.STAGING: {Stage.PRODUCTION, Stage.ARCHIVED, Stage.DEVELOPMENT},
+    Stage.PRODUCTION: {Stage.STAGING, Stage.ARCHIVED},
+    Stage.ARCHIVED: {Stage.STAGING},
+}
+
+
+def transition_refusal(current: str, target: str) -> str | None:
+    """Why `current → target` is not a legal move, or None if it is."""
+    if current == target:
+        return f"The version is already in {Stage(target).label.lower()}."
+    if target not in ALLOWED_TRANSITIONS[Stage(current)]:
+        allowed = ", ".join(sorted(Stage(s).label.lower() for s in ALLOWED_TRANSITIONS[Stage(current)]))
+        return f"A version in {Stage(current).label.lower()} can only move to: {allowed}."
+    if current == Stage.STAGING and target == Stage.DEVELOPMENT:
+        return "A version cannot return to development once it has left it; register a new version instead."
+    return None
+
+
+@transaction.atomic
+def version_stage_apply(
+    *, actor, version: ModelVersion, stage: str, gate_decision: Mapping[str, Any] | None = None, reason: str = ""
+) -> ModelVersion:
+    """Move a version to `stage`. Production requires `gate_decision` from the governance gate (what approval
+    or break-glass authorised it); this function refuses production without one."""
+    version = ModelVersion.objects.select_for_update().select_related("model").get(pk=version.pk)
+    refusal = transition_refusal(version.stage, stage)
+    if refusal:
+        raise Conflict(refusal, code="illegal_transition")
+    if stage == Stage.PRODUCTION and not gate_decision:
+        raise PermissionDenied("Moving a version into production needs an approved decision from the approval gate.")
+    before = version.stage
+    version.stage = stage
+    version.stage_changed_at = version.updated_at = timezone.now()
+    version.save(update_fields=["stage", "stage_changed_at", "updated_at"])
+    _refresh_latest(version.model)
+    changes = diff({"stage": before}, {"stage": stage})
+    if gate_decision:
+        changes["authorised_by"] = dict(gate_decision)
+    if reason:
+        changes["reason"] = reason
+    audit_record(actor=actor, action="version.stage_changed", target=version, changes=changes)
+    return version
+
+
+@transaction.atomic
+def model_risk_tier_set(*, actor, model: RegisteredModel, tier: str, reason: str = "") -> RegisteredModel:
+    """Set a model's risk tier. Called by the risk-assessment services, never from a form."""
+    model = RegisteredModel.objects.select_for_update().get(pk=model.pk)
+    if tier not in RiskTier.values:
+        raise InvalidInput(f"Unknown risk tier '{tier}'.", fields={"risk_tier": ["Unknown tier."]})
+    if tier == model.risk_tier:
+        return model
+    changes = diff({"risk_tier": model.risk_tier}, {"risk_tier": tier})
+    if reason:
+        changes["reason"] = reason
+    model.risk_tier = tier
+    model.updated_at = timezone.now()
+    model.save(update_fields=["risk_tier", "updated_at"])
+    audit_record(actor=actor, action="model.risk_tier_changed", target=model, changes=changes)
+    return model
+
+
+# --- Access ------------------------------------------------------------------------------------------------
+
+
+def _grantee_label(grantee) -> str:
+    return f"team:{grantee.team.slug}" if isinstance(grantee, Group) else f"user:{grantee.get_username()}"
+
+
+@transaction.atomic
+def access_grant(*, actor, model: RegisteredModel, grantee, actions: Iterable[Action]) -> None:
+    """Grant per-model actions to a user or a team's group. Needs `manage_access`, and nobody can hand out
+    an action they do not hold themselves."""
+    permissions.require(actor, Action.MANAGE_ACCESS, model)
+    actions = [Action(a) for a in actions]
+    if not actions:
+        raise InvalidInput("Choose at least one permission to grant.", fields={"actions": ["Required."]})
+    for action in actions:
+        if action not in permissions.GRANTABLE_ACTIONS and action != Action.DELETE:
+            raise InvalidInput(f"'{action}' cannot be granted per model.", fields={"actions": ["Not grantable."]})
+        if not permissions.can(actor, action, model):
+            raise PermissionDenied(f"You cannot grant '{action.value}': you do not hold it on this model.")
+    for action in actions:
+        assign_perm(action.value, grantee, model)
+    audit_record(
+        actor=actor,
+        action="permission.granted",
+        target=model,
+        changes={"grantee": _grantee_label(grantee), "actions": sorted(a.value for a in actions)},
+    )
+
+
+@transaction.atomic
+def access_revoke(*, actor, model: RegisteredModel, grantee, actions: Iterable[Action]) -> None:
+    """Revoke per-model actions from a user or a team's group."""
+    permissions.require(actor, Action.MANAGE_ACCESS, model)
+    actions = [Action(a) for a in actions]
+    for action in actions:
+        remove_perm(action.value, grantee, model)
+    audit_record(
+        actor=actor,
+        action="permission.revoked",
+        target=model,
+        changes={"grantee": _grantee_label(grantee), "actions": sorted(a.value for a in actions)},
+    )
+
+
+# --- API tokens and service accounts --------------------------------------------------------------------------
+
+
+def _new_secret() -> tuple[str, str]:
+    prefix = TOKEN_PREFIX + secrets.token_hex(4)
+    return prefix, f"{prefix}_{secrets.token_urlsafe(32)}"
+
+
+@transaction.atomic
+def token_create(
+    *,
+    actor,
+    user,
+    name: str,
+    scopes: Iterable[str],
+    expires_days: int | None = None,
+    model: RegisteredModel | None = None,
+) -> tuple[ApiToken, str]:
+    """Issue a token for `user` (the actor themself, or a service account when the actor administers).
+    Returns the token and its secret; the secret is not kept and cannot be shown again."""
+    if actor is not None and actor != user and not permissions.is_administrator(actor):
+        raise PermissionDenied("You can only create tokens for yourself.")
+    scopes = sorted(set(scopes))
+    if not scopes or not set(scopes) <= set(TokenScope.values):
+        raise InvalidInput(
+            "Choose the token's scopes.", fields={"scopes": [f"Pick from: {', '.join(TokenScope.values)}."]}
+        )
+    if TokenScope.VOTE in scopes and permissions.is_service_account(user):
+        raise InvalidInput("Service accounts cannot vote.", fields={"scopes": ["'vote' is for people only."]})
+    if not (name or "").strip():
+        raise InvalidInput("Give the token a name.", fields={"name": ["Required."]})
+    days = settings.API_TOKEN_DEFAULT_DAYS if expires_days is None else expires_days
+    if days < 0 or days > 3650:
+        raise InvalidInput("Expiry out of range.", fields={"expires_days": ["Between 0 (never) and 3650 days."]})
+    if model is not None and not permissions.can(user, Action.VIEW, model):
+        raise InvalidInput("The token's owner cannot see that model.", fields={"model": ["No access."]})
+    prefix, secret = _new_secret()
+    token = ApiToken.objects.create(
+        user=user,
+        name=name.strip()[:100],
+        prefix=prefix,
+        token_hash=hash_secret(secret),
+        scopes=scopes,
+        model=model,
+        expires_at=timezone.now() + timedelta(days=days) if days else None,
+    )
+    audit_record(
+        actor=actor,
+        action="token.created",
+        target=token,
+        target_label=f"{prefix} ({token.name}) for {user.get_username()}",
+        changes={
+            "owner": user.get_username(),
+            "scopes": scopes,
+            "model": model.name if model else None,
+            "expires_at": token.expires_at,
+        },
+    )
+    return token, secret
+
+
+@transaction.atomic
+def token_revoke(*, actor, token: ApiToken) -> ApiToken:
+    token = ApiToken.objects.select_for_update().select_related("user").get(pk=token.pk)
+    if actor is not None and actor != token.user and not permissions.is_administrator(actor):
+        raise PermissionDenied("You can only revoke your own tokens.")
+    if token.revoked_at is not None:
+        return token
+    token.revoked_at = timezone.now()
+    token.save(update_fields=["revoked_at"])
+    audit_record(
+        actor=actor,
+        action="token.revoked",
+        target=token,
+        target_label=f"{token.prefix} ({token.name}) for {token.user.get_username()}",
+        changes={"revoked_at": {"before": None, "after": token.revoked_at}},
+    )
+    return token
+
+
+@transaction.atomic
+def service_account_create(*, actor, username: str, description: str = "", roles: Iterable[str] = ()) -> ServiceAccount:
+    """Create a machine identity for a pipeline: no password, no interactive login, tokens only."""
+    if actor is not None and not permissions.is_administrator(actor):
+        raise PermissionDenied("Only administrators create service accounts.")
+    username = (username or "").strip()
+    if not username:
+        raise InvalidInput("A service account needs a username.", fields={"username": ["Required."]})
+    if User.objects.filter(username__iexact=username).exists():
+        raise InvalidInput("That username is taken.", fields={"username": ["Already taken."]})
+    user = User(username=username)
+    user.set_unusable_password()
+    user.save()
+    role_names = sorted(set(roles))
+    unknown = set(role_names) - set(permissions.Role)
+    if unknown:
+        raise InvalidInput("Unknown role.", fields={"roles": [f"Unknown: {', '.join(sorted(unknown))}."]})
+    user.groups.add(*Group.objects.filter(name__in=role_names))
+    account = ServiceAccount.objects.create(user=user, description=description, created_by=actor)
+    audit_record(
+        actor=actor,
+        action="service_account.created",
+        target=account,
+        changes={"username": username, "roles": role_names},
+    )
+    return account

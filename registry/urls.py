@@ -1,0 +1,26 @@
+from django.urls import path
+
+import registry.converters  # noqa: F401  (registers the <model:...> converter)
+from registry import views
+
+app_name = "registry"
+
+urlpatterns = [
+    path("", views.catalog, name="catalog"),
+    path("models/new/", views.model_create, name="model-create"),
+    path("models/<model:name>/", views.model_detail, name="model-detail"),
+    path("models/<model:name>/edit/", views.model_edit, name="model-edit"),
+    path("models/<model:name>/delete/", views.model_delete, name="model-delete"),
+    path("models/<model:name>/access/", views.model_access, name="model-access"),
+    path("models/<model:name>/access/revoke/", views.model_access_revoke, name="model-access-revoke"),
+    path("models/<model:name>/versions/new/", views.version_create, name="version-create"),
+    path("models/<model:name>/versions/<int:version>/", views.version_detail, name="version-detail"),
+    path("models/<model:name>/versions/<int:version>/edit/", views.version_edit, name="version-edit"),
+    path(
+        "models/<model:name>/versions/<int:version>/transition/",
+        views.version_transition,
+        name="version-transition",
+    ),
+    path("account/tokens/", views.tokens, name="tokens"),
+    path("account/tokens/<str:prefix>/revoke/", views.token_revoke, name="token-revoke"),
+]

@@ -1,0 +1,309 @@
+"""Browser views of the catalog. Thin: selectors to read, services to write, forms to show errors."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from governance import services as governance_services
+from registry import permissions, selectors, services
+from registry.choices import Stage
+from registry.exceptions import DomainError
+from registry.forms import GrantForm, ModelForm, TokenForm, TransitionForm, VersionForm
+from registry.models import (
+    RegisteredModel,
+    RegisteredModelGroupObjectPermission,
+    RegisteredModelUserObjectPermission,
+)
+from registry.pagination import CappedPaginator
+from registry.permissions import Action
+
+User = get_user_model()
+
+PAGE_SIZES = (10, 25, 50, 100)
+
+
+def _page_size(request) -> int:
+    try:
+        size = int(request.GET.get("page_size", 25))
+    except ValueError:
+        return 25
+    return size if size in PAGE_SIZES else 25
+
+
+def catalog(request):
+    models, filterset = selectors.model_list(user=request.user, filters=request.GET)
+    paginator = CappedPaginator(models, _page_size(request))
+    page = paginator.get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {
+        "filter": filterset,
+        "page": page,
+        "query": query.urlencode(),
+        "page_sizes": PAGE_SIZES,
+        "page_size": paginator.per_page,
+        "filtered": any(v for k, v in request.GET.items() if k not in ("page", "page_size", "sort")),
+        "can_create": permissions.can_create_model(request.user),
+    }
+    template = "registry/_catalog_results.html" if request.headers.get("HX-Request") else "registry/catalog.html"
+    return render(request, template, context)
+
+
+def _metric_series(versions) -> dict:
+    """Metric values per version, for the model page's chart: {metric label: [[version, value], ...]}."""
+    series: dict[str, list] = {}
+    for version in sorted(versions, key=lambda v: v.version):
+        for metric in version.metrics.all():
+            label = metric.name + (f" ({metric.split})" if metric.split else "")
+            series.setdefault(label, []).append([version.version, metric.value])
+    return {label: points for label, points in series.items() if len(points) >= 1}
+
+
+def model_detail(request, name):
+    model = selectors.model_get(user=request.user, name=name)
+    versions = list(selectors.version_list(user=request.user, model=model))
+    context = {
+        "model": model,
+        "versions": versions,
+        "perms": permissions.model_perms_for(request.user, model),
+        "metric_series": _metric_series(versions),
+        "tab": "overview",
+    }
+    return render(request, "registry/model_detail.html", context)
+
+
+def _model_form_initial(model: RegisteredModel) -> dict:
+    return {field: getattr(model, field) for field in services.MODEL_EDITABLE_FIELDS}
+
+
+@require_http_methods(["GET", "POST"])
+def model_create(request):
+    permissions.require_create_model(request.user)
+    form = ModelForm(request.POST or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        try:
+            model = services.model_create(actor=request.user, **form.cleaned_data)
+        except DomainError as exc:
+            form.apply_error(exc)
+        else:
+            messages.success(request, f"Registered {model.name}. Next: register its first version.")
+            return redirect(model)
+    return render(request, "registry/model_form.html", {"form": form, "creating": True})
+
+
+@require_http_methods(["GET", "POST"])
+def model_edit(request, name):
+    model = selectors.model_get(user=request.user, name=name, action=Action.CHANGE)
+    form = ModelForm(request.POST or None, user=request.user, editing=True, initial=_model_form_initial(model))
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.model_update(actor=request.user, model=model, data=form.cleaned_data)
+        except DomainError as exc:
+            form.apply_error(exc)
+        else:
+            messages.success(request, "Saved.")
+            return redirect(model)
+    return render(request, "registry/model_form.html", {"form": form, "model": model, "creating": False})
+
+
+@require_POST
+def model_delete(request, name):
+    model = selectors.model_get(user=request.user, name=name, action=Action.DELETE)
+    try:
+        services.model_delete(actor=request.user, model=model)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return redirect(model)
+    messages.success(request, f"Deleted {name}.")
+    return redirect("registry:catalog")
+
+
+def version_detail(request, name, version):
+    model = selectors.model_get(user=request.user, name=name)
+    found = selectors.version_get(user=request.user, model=model, version=version)
+    perms = permissions.model_perms_for(request.user, model)
+    context = {
+        "model": model,
+        "version": found,
+        "perms": perms,
+        "transition_form": TransitionForm(),
+        "next_stages": _next_stages(found.stage),
+        "tab": "overview",
+    }
+    return render(request, "registry/version_detail.html", context)
+
+
+def _next_stages(current: str) -> list[tuple[str, str]]:
+    return [(stage.value, stage.label) for stage in Stage if services.transition_refusal(current, stage) is None]
+
+
+@require_http_methods(["GET", "POST"])
+def version_create(request, name):
+    model = selectors.model_get(user=request.user, name=name, action=Action.CHANGE)
+    form = VersionForm(request.POST or None, initial={"framework": model.framework})
+    if request.method == "POST" and form.is_valid():
+        try:
+            version = services.version_register(actor=request.user, model=model, **form.cleaned_data)
+        except DomainError as exc:
+            form.apply_error(exc)
+        else:
+            messages.success(request, f"Registered {model.name} v{version.version}.")
+            return redirect(version)
+    return render(request, "registry/version_form.html", {"form": form, "model": model, "creating": True})
+
+
+@require_http_methods(["GET", "POST"])
+def version_edit(request, name, version):
+    model = selectors.model_get(user=request.user, name=name)
+    found = selectors.version_get(user=request.user, model=model, version=version, action=Action.CHANGE)
+    initial = {field: getattr(found, field) for field in services.VERSION_METADATA_FIELDS}
+    initial["tags"] = found.tags
+    initial["metrics"] = [
+        {"name": m.name, "value": m.value, "dataset": m.dataset, "split": m.split} for m in found.metrics.all()
+    ]
+    form = VersionForm(request.POST or None, initial=initial)
+    if found.metadata_frozen:
+        for field in form.fields:
+            if field != "tags":
+                form.fields[field].disabled = True
+    if request.method == "POST" and form.is_valid():
+        data = {k: v for k, v in form.cleaned_data.items() if not form.fields[k].disabled}
+        try:
+            services.version_update(actor=request.user, version=found, data=data)
+        except DomainError as exc:
+            form.apply_error(exc)
+        else:
+            messages.success(request, "Saved.")
+            return redirect(found)
+    context = {"form": form, "model": model, "version": found, "creating": False}
+    return render(request, "registry/version_form.html", context)
+
+
+@require_POST
+def version_transition(request, name, version):
+    model = selectors.model_get(user=request.user, name=name)
+    found = selectors.version_get(user=request.user, model=model, version=version, action=Action.CHANGE)
+    form = TransitionForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose a valid stage.")
+        return redirect(found)
+    try:
+        governance_services.version_transition(actor=request.user, version=found, **form.cleaned_data)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    except PermissionDenied as exc:
+        messages.error(request, str(exc) or "You may not make this change.")
+    else:
+        messages.success(request, f"v{found.version} moved to {Stage(form.cleaned_data['stage']).label.lower()}.")
+    return redirect(found)
+
+
+# --- Access tab ------------------------------------------------------------------------------------------
+
+
+def _grants(model: RegisteredModel) -> tuple[list, list]:
+    users: dict = {}
+    for row in RegisteredModelUserObjectPermission.objects.filter(content_object=model).select_related(
+        "user", "permission"
+    ):
+        users.setdefault(row.user, []).append(row.permission.codename)
+    teams: dict = {}
+    for row in RegisteredModelGroupObjectPermission.objects.filter(content_object=model).select_related(
+        "group__team", "permission"
+    ):
+        teams.setdefault(row.group, []).append(row.permission.codename)
+    return sorted(users.items(), key=lambda kv: kv[0].username), sorted(teams.items(), key=lambda kv: kv[0].name)
+
+
+@require_http_methods(["GET", "POST"])
+def model_access(request, name):
+    model = selectors.model_get(user=request.user, name=name)
+    perms = permissions.model_perms_for(request.user, model)
+    form = GrantForm(request.POST or None) if perms["manage_access"] else None
+    if request.method == "POST":
+        permissions.require(request.user, Action.MANAGE_ACCESS, model)
+        if form.is_valid():
+            try:
+                services.access_grant(
+                    actor=request.user,
+                    model=model,
+                    grantee=form.cleaned_data["grantee"],
+                    actions=form.cleaned_data["actions"],
+                )
+            except DomainError as exc:
+                form.apply_error(exc)
+            except PermissionDenied as exc:
+                form.add_error("actions", str(exc))
+            else:
+                messages.success(request, "Access granted.")
+                return redirect("registry:model-access", name=model.name)
+    users, teams = _grants(model)
+    context = {
+        "model": model,
+        "perms": perms,
+        "form": form,
+        "user_grants": users,
+        "team_grants": teams,
+        "tab": "access",
+        "action_labels": {a.value: permissions.ACTION_VERBS[a] for a in Action},
+    }
+    return render(request, "registry/model_access.html", context)
+
+
+@require_POST
+def model_access_revoke(request, name):
+    model = selectors.model_get(user=request.user, name=name, action=Action.MANAGE_ACCESS)
+    kind, ident = request.POST.get("grantee_type"), request.POST.get("grantee_id", "")
+    if kind == "user":
+        grantee = User.objects.filter(pk=ident).first() if ident.isdigit() else None
+    else:
+        grantee = Group.objects.filter(pk=ident).first() if ident.isdigit() else None
+    if grantee is None:
+        messages.error(request, "Unknown user or team.")
+    else:
+        services.access_revoke(
+            actor=request.user, model=model, grantee=grantee, actions=list(permissions.OWNER_ACTIONS)
+        )
+        messages.success(request, "Access revoked.")
+    return redirect("registry:model-access", name=model.name)
+
+
+# --- API tokens ------------------------------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+def tokens(request):
+    form = TokenForm(request.POST or None)
+    new_secret = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            token, new_secret = services.token_create(
+                actor=request.user,
+                user=request.user,
+                name=form.cleaned_data["name"],
+                scopes=form.cleaned_data["scopes"],
+                expires_days=form.cleaned_data["expires_days"],
+            )
+        except DomainError as exc:
+            form.apply_error(exc)
+        else:
+            form = TokenForm()
+            messages.success(request, f"Token {token.prefix} created. Copy it now: it will not be shown again.")
+    context = {"form": form, "tokens": selectors.token_list(user=request.user), "new_secret": new_secret}
+    return render(request, "registry/tokens.html", context)
+
+
+@require_POST
+def token_revoke(request, prefix):
+    token = selectors.token_list(user=request.user).filter(prefix=prefix).first()
+    if token is None:
+        messages.error(request, "No such token.")
+    else:
+        services.token_revoke(actor=request.user, token=token)
+        messages.success(request, f"Token {prefix} revoked.")
+    return redirect("registry:tokens")

@@ -1,0 +1,66 @@
+"""List pages and API lists cost a constant number of SQL queries, whatever the page size, including for a
+user whose access comes from per-model grants on restricted models."""
+
+import pytest
+from django.test import Client
+
+from registry import services
+from registry.choices import Visibility
+from registry.permissions import Action
+from tests.factories import make_model, make_version
+
+CATALOG_MAX_QUERIES = 12
+API_MAX_QUERIES = 10
+
+
+@pytest.fixture
+def catalog(owner, outsider, team_beta):
+    """120 models, a third restricted; the outsider is granted view on some restricted ones, directly or via
+    their team."""
+    for i in range(120):
+        visibility = Visibility.RESTRICTED if i % 3 == 0 else Visibility.INTERNAL
+        model = make_model(owner, name=f"model-{i:03d}", visibility=visibility, tags={"n": str(i)})
+        if i % 10 == 0:
+            make_version(owner, model)
+        if i % 6 == 0:
+            services.access_grant(actor=owner, model=model, grantee=outsider, actions=[Action.VIEW])
+        elif i % 9 == 0:
+            services.access_grant(actor=owner, model=model, grantee=team_beta.group, actions=[Action.VIEW])
+    return outsider
+
+
+@pytest.mark.parametrize("page_size", [10, 100])
+def test_catalog_page_query_count_is_constant(catalog, django_assert_max_num_queries, page_size):
+    client = Client()
+    client.force_login(catalog)
+    with django_assert_max_num_queries(CATALOG_MAX_QUERIES):
+        response = client.get("/", {"page_size": page_size, "sort": "name"})
+    assert response.status_code == 200
+    assert len(response.context["page"].object_list) == page_size
+
+
+@pytest.mark.parametrize("page_size", [10, 100])
+def test_catalog_search_query_count_is_constant(catalog, django_assert_max_num_queries, page_size):
+    client = Client()
+    client.force_login(catalog)
+    with django_assert_max_num_queries(CATALOG_MAX_QUERIES):
+        response = client.get("/", {"page_size": page_size, "q": "model"})
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize("page_size", [10, 100])
+def test_api_list_query_count_is_constant(catalog, api, django_assert_max_num_queries, page_size):
+    api.force_login(catalog)
+    with django_assert_max_num_queries(API_MAX_QUERIES):
+        response = api.get("/api/v1/models/", {"page_size": page_size})
+    assert response.status_code == 200
+    assert len(response.json()["results"]) == page_size
+
+
+def test_outsider_sees_internal_plus_granted_restricted(catalog, api):
+    api.force_login(catalog)
+    count = api.get("/api/v1/models/").json()["count"]
+    internal = 80
+    granted_direct = len([i for i in range(0, 120, 3) if i % 6 == 0])
+    granted_team = len([i for i in range(0, 120, 3) if i % 6 != 0 and i % 9 == 0])
+    assert count == internal + granted_direct + granted_team
