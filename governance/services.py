@@ -12,15 +12,32 @@ from registry.models import ModelVersion
 from registry.permissions import Action
 
 
+def _production_gate(*, actor, version: ModelVersion) -> dict:
+    """The decision that authorises putting `version` into production, or an exception saying what is missing.
+
+    Foundation: anyone who may change the model passes. The approval workflow replaces this with the
+    committee gate; every production path (stage and alias, browser, APIs, admin) already comes through here.
+    """
+    permissions.require(actor, Action.CHANGE, version)
+    return {"gate": "ungated"}
+
+
+@transaction.atomic
+def alias_set(*, actor, model, name: str, version: ModelVersion):
+    """Point an alias at a version; the `production` alias passes the production gate first."""
+    gate_decision = None
+    if name == registry_services.PRODUCTION_ALIAS:
+        gate_decision = _production_gate(actor=actor, version=version)
+    return registry_services.alias_apply(
+        actor=actor, model=model, name=name, version=version, gate_decision=gate_decision
+    )
+
+
 @transaction.atomic
 def version_transition(*, actor, version: ModelVersion, stage: str, justification: str = "") -> ModelVersion:
     """Move a version through its lifecycle after checking who asks and whether the move is allowed."""
     permissions.require(actor, Action.CHANGE, version)
-    gate_decision = None
-    if stage == Stage.PRODUCTION:
-        # Foundation: production is reachable by anyone who may change the model. The approval workflow
-        # replaces this with the committee gate.
-        gate_decision = {"gate": "ungated"}
+    gate_decision = _production_gate(actor=actor, version=version) if stage == Stage.PRODUCTION else None
     return registry_services.version_stage_apply(
         actor=actor, version=version, stage=stage, gate_decision=gate_decision, reason=justification
     )

@@ -182,6 +182,41 @@ class Metric(models.Model):
         return f"{self.name}={self.value:g}" + (f" ({where})" if where else "")
 
 
+ALIAS_PATTERN = r"^(?!v\d+$)(?!latest$)[A-Za-z0-9_-]{1,64}$"
+alias_name_validator = RegexValidator(
+    ALIAS_PATTERN,
+    "Use 1-64 letters, digits, dashes or underscores; 'latest' and 'v<number>' are reserved.",
+    code="invalid_alias",
+)
+
+
+class ModelAlias(models.Model):
+    """A named pointer to one version of a model (`champion`, `challenger`, `production`). Unique per model.
+    Pipelines resolve aliases to deploy; moving `production` passes the same gate as the production stage."""
+
+    model = models.ForeignKey(RegisteredModel, on_delete=models.CASCADE, related_name="aliases")
+    name = models.CharField(max_length=64, validators=[alias_name_validator])
+    version = models.ForeignKey(ModelVersion, on_delete=models.CASCADE, related_name="aliases")
+    updated_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+", editable=False
+    )
+
+    registered_model_path = "model"
+    audit_type = "alias"
+
+    class Meta:
+        ordering = ["model", "name"]
+        constraints = [models.UniqueConstraint(fields=["model", "name"], name="alias_unique_per_model")]
+
+    def __str__(self) -> str:
+        return f"{self.model.name}@{self.name}"
+
+    @property
+    def audit_model(self) -> RegisteredModel:
+        return self.model
+
+
 class ServiceAccount(models.Model):
     """Marks a user as a machine identity for pipelines: it has no password and cannot sign in to the UI."""
 

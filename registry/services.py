@@ -27,7 +27,16 @@ from registry import permissions
 from registry.authentication import TOKEN_PREFIX, hash_secret
 from registry.choices import RiskTier, Stage, TokenScope
 from registry.exceptions import Conflict, InvalidInput
-from registry.models import ApiToken, Metric, ModelVersion, RegisteredModel, ServiceAccount, Team
+from registry.models import (
+    ApiToken,
+    Metric,
+    ModelAlias,
+    ModelVersion,
+    RegisteredModel,
+    ServiceAccount,
+    Team,
+    alias_name_validator,
+)
 from registry.permissions import Action
 
 User = get_user_model()
@@ -531,6 +540,51 @@ def version_stage_apply(
         changes["reason"] = reason
     audit_record(actor=actor, action="version.stage_changed", target=version, changes=changes)
     return version
+
+
+PRODUCTION_ALIAS = "production"
+
+
+@transaction.atomic
+def alias_apply(
+    *, actor, model: RegisteredModel, name: str, version: ModelVersion, gate_decision: Mapping[str, Any] | None = None
+) -> ModelAlias:
+    """Point alias `name` of `model` at `version`. The `production` alias requires `gate_decision` from the
+    governance gate, exactly like the production stage; governance.services.alias_set is the caller."""
+    permissions.require(actor, Action.CHANGE, model)
+    if version.model_id != model.pk:
+        raise InvalidInput("That version belongs to another model.", fields={"version": ["Wrong model."]})
+    try:
+        alias_name_validator(name)
+    except ValidationError as exc:
+        raise InvalidInput(exc.messages[0], code="invalid_alias", fields={"alias": exc.messages}) from exc
+    if name == PRODUCTION_ALIAS and not gate_decision:
+        raise PermissionDenied("Moving the production alias needs an approved decision from the approval gate.")
+    alias = ModelAlias.objects.select_for_update().filter(model=model, name=name).select_related("version").first()
+    before = alias.version.version if alias else None
+    if alias is None:
+        alias = ModelAlias(model=model, name=name)
+    elif alias.version_id == version.pk:
+        return alias
+    alias.version, alias.updated_by, alias.updated_at = version, actor, timezone.now()
+    alias.save()
+    changes = {"alias": name, "version": {"before": before, "after": version.version}}
+    if gate_decision:
+        changes["authorised_by"] = dict(gate_decision)
+    audit_record(actor=actor, action="alias.changed", target=alias, changes=changes)
+    return alias
+
+
+@transaction.atomic
+def alias_delete(*, actor, model: RegisteredModel, name: str) -> None:
+    """Remove an alias. Removing `production` takes nothing into production, so it needs no approval."""
+    permissions.require(actor, Action.CHANGE, model)
+    alias = ModelAlias.objects.select_for_update().filter(model=model, name=name).select_related("version").first()
+    if alias is None:
+        raise InvalidInput(f"'{model.name}' has no alias '{name}'.", code="no_such_alias", fields={"alias": ["None."]})
+    changes = {"alias": name, "version": {"before": alias.version.version, "after": None}}
+    audit_record(actor=actor, action="alias.deleted", target=alias, changes=changes)
+    alias.delete()
 
 
 @transaction.atomic

@@ -96,6 +96,12 @@ def _set_truncate_trigger(*, enabled: bool) -> None:
         cursor.execute(f"ALTER TABLE governance_auditevent {verb} TRIGGER audit_no_truncate")
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    """Personas are made by the dozen; production's slow hasher would dominate the suite's time."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 def pytest_configure(config):
     config.addinivalue_line("markers", "tampers_audit: the test breaks the audit chain on purpose")
 

@@ -1,0 +1,241 @@
+"""Every view and API endpoint, called as every persona, against an internal and a restricted model.
+
+The expected status of each call is derived from ONE table (`ENDPOINTS`): which action the endpoint
+needs, and what it answers on success. The URL configuration is walked, and an endpoint missing from the
+table fails `test_every_endpoint_is_in_the_matrix`, so nothing ships unguarded.
+
+Who may do what (see registry/permissions.py):
+- view: any signed-in user on an internal model; on a restricted one only the owner, the owning team,
+  risk officers, auditors and administrators. Otherwise 404, so existence does not leak.
+- change and the other model actions: the owner, the owning team and administrators; 403 for anyone else
+  who can see the model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from rest_framework.test import APIClient
+
+from registry import services
+from registry.choices import Visibility
+from registry.permissions import Action, Role
+from tests.factories import make_model, make_user, make_version
+
+PERSONAS = [
+    "anonymous",
+    "nobody",
+    "viewer",
+    "reviewer",
+    "outsider",
+    "risk_officer",
+    "auditor",
+    "owner",
+    "teammate",
+    "administrator",
+]
+SEES_RESTRICTED = {"owner", "teammate", "risk_officer", "auditor", "administrator"}
+MODEL_ACTORS = {"owner", "teammate", "administrator"}
+CREATES_MODELS = {"owner", "teammate", "outsider", "administrator"}
+READS_AUDIT = {"auditor", "administrator"}
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One row of the matrix. `action` None means "any signed-in user"; a callable decides by persona."""
+
+    name: str
+    method: str = "get"
+    action: Action | None | Callable[[str], bool] = Action.VIEW
+    ok: int = 200
+    api: bool = False
+    data: dict[str, Any] | Callable[[dict], dict] = field(default_factory=dict)
+    model_scoped: bool = True
+
+
+ENDPOINTS = [
+    # --- browser -------------------------------------------------------------------------------------------
+    Endpoint("registry:catalog", action=None, model_scoped=False),
+    Endpoint("registry:model-create", action=lambda p: p in CREATES_MODELS, model_scoped=False),
+    Endpoint("registry:model-detail"),
+    Endpoint("registry:model-edit", action=Action.CHANGE),
+    Endpoint("registry:model-delete", "post", Action.DELETE, ok=302),
+    Endpoint("registry:model-access"),
+    Endpoint(
+        "registry:model-access-revoke",
+        "post",
+        Action.MANAGE_ACCESS,
+        ok=302,
+        data=lambda ctx: {"grantee_type": "user", "grantee_id": ctx["other"].pk},
+    ),
+    Endpoint("registry:version-detail"),
+    Endpoint("registry:version-create", action=Action.CHANGE),
+    Endpoint("registry:version-edit", action=Action.CHANGE),
+    Endpoint(
+        "registry:version-transition", "post", Action.CHANGE, ok=302, data={"stage": "staging", "justification": "x"}
+    ),
+    Endpoint("registry:tokens", action=None, model_scoped=False),
+    Endpoint("registry:token-revoke", "post", action=None, ok=302, model_scoped=False),
+    Endpoint("governance:audit-log", action=lambda p: p in READS_AUDIT, model_scoped=False),
+    Endpoint("governance:model-history"),
+    # --- API -----------------------------------------------------------------------------------------------
+    Endpoint("api:model-list", api=True, action=None, model_scoped=False),
+    Endpoint(
+        "api:model-list",
+        "post",
+        api=True,
+        action=lambda p: p in CREATES_MODELS,
+        ok=201,
+        model_scoped=False,
+        data={"name": "brand-new", "title": "Brand new"},
+    ),
+    Endpoint("api:model-detail", api=True),
+    Endpoint("api:model-detail", "patch", Action.CHANGE, api=True, data={"title": "Renamed"}),
+    Endpoint("api:model-detail", "delete", Action.DELETE, api=True, ok=204),
+    Endpoint("api:version-list", api=True),
+    Endpoint("api:version-list", "post", Action.CHANGE, api=True, ok=201, data={"description": "new"}),
+    Endpoint("api:version-detail", api=True),
+    Endpoint("api:version-detail", "patch", Action.CHANGE, api=True, data={"description": "edited"}),
+    Endpoint("api:version-transition", "post", Action.CHANGE, api=True, data={"stage": "staging"}),
+    Endpoint("api:token-list", api=True, action=None, model_scoped=False),
+    Endpoint(
+        "api:token-list",
+        "post",
+        api=True,
+        action=None,
+        ok=201,
+        model_scoped=False,
+        data={"name": "t", "scopes": ["read"]},
+    ),
+    Endpoint("api:token-revoke", "delete", api=True, action=None, ok=204, model_scoped=False),
+]
+
+# Not ours to guard, or guarded by their own framework: Django admin (staff + our admin classes), login,
+# logout, and the schema/docs (login required by the middleware, no data).
+EXEMPT_PREFIXES = ("admin:",)
+EXEMPT_NAMES = {"login", "logout", "schema", "api-docs"}
+
+
+def _url_names(resolver: URLResolver | None = None, prefix: str = "") -> set[str]:
+    names = set()
+    for entry in (resolver or get_resolver()).url_patterns:
+        if isinstance(entry, URLResolver):
+            namespace = f"{prefix}{entry.namespace}:" if entry.namespace else prefix
+            names |= _url_names(entry, namespace)
+        elif isinstance(entry, URLPattern) and entry.name:
+            names.add(f"{prefix}{entry.name}")
+    return names
+
+
+def test_every_endpoint_is_in_the_matrix():
+    covered = {endpoint.name for endpoint in ENDPOINTS}
+    missing = sorted(
+        name
+        for name in _url_names()
+        if name not in covered and name not in EXEMPT_NAMES and not name.startswith(EXEMPT_PREFIXES)
+    )
+    assert missing == [], f"endpoints without a row in the permission matrix: {missing}"
+
+
+def expected_status(endpoint: Endpoint, persona: str, visibility: str) -> int:
+    if persona == "anonymous":
+        return 401 if endpoint.api else 302
+    if endpoint.model_scoped:
+        sees = visibility == Visibility.INTERNAL or persona in SEES_RESTRICTED
+        if not sees:
+            return 404
+    rule = endpoint.action
+    if rule is None:
+        allowed = True
+    elif callable(rule) and not isinstance(rule, Action):
+        allowed = rule(persona)
+    elif rule == Action.VIEW:
+        allowed = True
+    else:
+        allowed = persona in MODEL_ACTORS
+    return endpoint.ok if allowed else 403
+
+
+@pytest.fixture
+def world(owner, teammate, outsider, reviewer, risk_officer, auditor, viewer, administrator, team_alpha):
+    nobody = make_user("nobody")
+    people = {
+        "owner": owner,
+        "teammate": teammate,
+        "outsider": outsider,
+        "reviewer": reviewer,
+        "risk_officer": risk_officer,
+        "auditor": auditor,
+        "viewer": viewer,
+        "administrator": administrator,
+        "nobody": nobody,
+    }
+    models = {}
+    for visibility, name in ((Visibility.INTERNAL, "open"), (Visibility.RESTRICTED, "secret")):
+        model = make_model(owner, name=name, visibility=visibility, team=team_alpha)
+        make_version(owner, model)
+        models[visibility] = model
+    other = make_user("grantee", roles=[Role.VIEWER])
+    for model in models.values():
+        services.access_grant(actor=owner, model=model, grantee=other, actions=[Action.VIEW])
+    return {"people": people, "models": models, "other": other}
+
+
+def _kwargs(endpoint: Endpoint, ctx: dict, visibility: str, user) -> dict[str, Any]:
+    """URL arguments for the endpoint's route: the model under test, its version 1, the user's own token."""
+    route = str(_route(endpoint.name))
+    kwargs: dict[str, Any] = {}
+    if "<model:name>" in route:
+        kwargs["name"] = ctx["models"][visibility].name
+    if "<int:version>" in route:
+        kwargs["version"] = 1
+    if "<str:prefix>" in route:
+        if user is None:
+            kwargs["prefix"] = "arb_00000000"
+        else:
+            token, _ = services.token_create(actor=user, user=user, name="matrix", scopes=["read"])
+            kwargs["prefix"] = token.prefix
+    return kwargs
+
+
+def _route(name: str):
+    namespace, _, url_name = name.rpartition(":")
+    resolver = get_resolver()
+    for part in namespace.split(":") if namespace else []:
+        resolver = next(
+            entry for entry in resolver.url_patterns if isinstance(entry, URLResolver) and entry.namespace == part
+        )
+    for entry in resolver.url_patterns:
+        if isinstance(entry, URLPattern) and entry.name == url_name:
+            return entry.pattern
+    raise LookupError(name)
+
+
+CASES = [
+    pytest.param(endpoint, persona, visibility, id=f"{endpoint.method}-{endpoint.name}-{persona}-{visibility}")
+    for endpoint in ENDPOINTS
+    for persona in PERSONAS
+    for visibility in ((Visibility.INTERNAL, Visibility.RESTRICTED) if endpoint.model_scoped else ("-",))
+]
+
+
+@pytest.mark.parametrize(("endpoint", "persona", "visibility"), CASES)
+def test_permission_matrix(world, endpoint, persona, visibility):
+    user = world["people"].get(persona)
+    url = reverse(endpoint.name, kwargs=_kwargs(endpoint, world, visibility, user))
+    client = APIClient() if endpoint.api else Client()
+    if user is not None:
+        client.force_login(user)
+    data = endpoint.data(world) if callable(endpoint.data) else endpoint.data
+    call = getattr(client, endpoint.method)
+    response = call(url, data, format="json") if endpoint.api and endpoint.method != "get" else call(url, data)
+    expected = expected_status(endpoint, persona, visibility)
+    assert response.status_code == expected, (
+        f"{endpoint.method.upper()} {url} as {persona}: expected {expected}, got {response.status_code}"
+        f" {getattr(response, 'content', b'')[:300]!r}"
+    )
