@@ -1,20 +1,9 @@
-"""Every view and API endpoint, called as every persona, against an internal and a restricted model.
-
-The expected status of each call is derived from ONE table (`ENDPOINTS`): which action the endpoint
-needs, and what it answers on success. The URL configuration is walked, and an endpoint missing from the
-table fails `test_every_endpoint_is_in_the_matrix`, so nothing ships unguarded.
-
-Who may do what (see registry/permissions.py):
-- view: any signed-in user on an internal model; on a restricted one only the owner, the owning team,
-  risk officers, auditors and administrators. Otherwise 404, so existence does not leak.
-- change and the other model actions: the owner, the owning team and administrators; 403 for anyone else
-  who can see the model.
-"""
+"""Runs the permission matrix (see tests/permission_matrix/__init__.py for how it is built)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
+import importlib
+import pkgutil
 from typing import Any
 
 import pytest
@@ -22,97 +11,18 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from rest_framework.test import APIClient
 
+import tests.permission_matrix as matrix
 from registry import services
 from registry.choices import Visibility
 from registry.permissions import Action, Role
 from tests.factories import make_model, make_user, make_version
+from tests.permission_matrix import MODEL_ACTORS, PERSONAS, SEES_RESTRICTED, Endpoint
 
-PERSONAS = [
-    "anonymous",
-    "nobody",
-    "viewer",
-    "reviewer",
-    "outsider",
-    "risk_officer",
-    "auditor",
-    "owner",
-    "teammate",
-    "administrator",
-]
-SEES_RESTRICTED = {"owner", "teammate", "risk_officer", "auditor", "administrator"}
-MODEL_ACTORS = {"owner", "teammate", "administrator"}
-CREATES_MODELS = {"owner", "teammate", "outsider", "administrator"}
-READS_AUDIT = {"auditor", "administrator"}
-
-
-@dataclass(frozen=True)
-class Endpoint:
-    """One row of the matrix. `action` None means "any signed-in user"; a callable decides by persona."""
-
-    name: str
-    method: str = "get"
-    action: Action | None | Callable[[str], bool] = Action.VIEW
-    ok: int = 200
-    api: bool = False
-    data: dict[str, Any] | Callable[[dict], dict] = field(default_factory=dict)
-    model_scoped: bool = True
-
-
-ENDPOINTS = [
-    # --- browser -------------------------------------------------------------------------------------------
-    Endpoint("registry:catalog", action=None, model_scoped=False),
-    Endpoint("registry:model-create", action=lambda p: p in CREATES_MODELS, model_scoped=False),
-    Endpoint("registry:model-detail"),
-    Endpoint("registry:model-edit", action=Action.CHANGE),
-    Endpoint("registry:model-delete", "post", Action.DELETE, ok=302),
-    Endpoint("registry:model-access"),
-    Endpoint(
-        "registry:model-access-revoke",
-        "post",
-        Action.MANAGE_ACCESS,
-        ok=302,
-        data=lambda ctx: {"grantee_type": "user", "grantee_id": ctx["other"].pk},
-    ),
-    Endpoint("registry:version-detail"),
-    Endpoint("registry:version-create", action=Action.CHANGE),
-    Endpoint("registry:version-edit", action=Action.CHANGE),
-    Endpoint(
-        "registry:version-transition", "post", Action.CHANGE, ok=302, data={"stage": "staging", "justification": "x"}
-    ),
-    Endpoint("registry:tokens", action=None, model_scoped=False),
-    Endpoint("registry:token-revoke", "post", action=None, ok=302, model_scoped=False),
-    Endpoint("governance:audit-log", action=lambda p: p in READS_AUDIT, model_scoped=False),
-    Endpoint("governance:model-history"),
-    # --- API -----------------------------------------------------------------------------------------------
-    Endpoint("api:model-list", api=True, action=None, model_scoped=False),
-    Endpoint(
-        "api:model-list",
-        "post",
-        api=True,
-        action=lambda p: p in CREATES_MODELS,
-        ok=201,
-        model_scoped=False,
-        data={"name": "brand-new", "title": "Brand new"},
-    ),
-    Endpoint("api:model-detail", api=True),
-    Endpoint("api:model-detail", "patch", Action.CHANGE, api=True, data={"title": "Renamed"}),
-    Endpoint("api:model-detail", "delete", Action.DELETE, api=True, ok=204),
-    Endpoint("api:version-list", api=True),
-    Endpoint("api:version-list", "post", Action.CHANGE, api=True, ok=201, data={"description": "new"}),
-    Endpoint("api:version-detail", api=True),
-    Endpoint("api:version-detail", "patch", Action.CHANGE, api=True, data={"description": "edited"}),
-    Endpoint("api:version-transition", "post", Action.CHANGE, api=True, data={"stage": "staging"}),
-    Endpoint("api:token-list", api=True, action=None, model_scoped=False),
-    Endpoint(
-        "api:token-list",
-        "post",
-        api=True,
-        action=None,
-        ok=201,
-        model_scoped=False,
-        data={"name": "t", "scopes": ["read"]},
-    ),
-    Endpoint("api:token-revoke", "delete", api=True, action=None, ok=204, model_scoped=False),
+ENDPOINTS: list[Endpoint] = [
+    row
+    for info in pkgutil.iter_modules(matrix.__path__)
+    if info.name.startswith("rows_")
+    for row in importlib.import_module(f"tests.permission_matrix.{info.name}").ROWS
 ]
 
 # Not ours to guard, or guarded by their own framework: Django admin (staff + our admin classes), login,
@@ -143,6 +53,8 @@ def test_every_endpoint_is_in_the_matrix():
 
 
 def expected_status(endpoint: Endpoint, persona: str, visibility: str) -> int:
+    if endpoint.expect is not None and persona != "anonymous":
+        return endpoint.expect(persona, visibility)
     if persona == "anonymous":
         return 401 if endpoint.api else 302
     if endpoint.model_scoped:
@@ -194,6 +106,8 @@ def _kwargs(endpoint: Endpoint, ctx: dict, visibility: str, user) -> dict[str, A
         kwargs["name"] = ctx["models"][visibility].name
     if "<int:version>" in route:
         kwargs["version"] = 1
+    if endpoint.url_kwargs is not None:
+        kwargs.update(endpoint.url_kwargs(ctx, visibility, user))
     if "<str:prefix>" in route:
         if user is None:
             kwargs["prefix"] = "arb_00000000"

@@ -1,0 +1,58 @@
+"""The permission matrix: every view and API endpoint, called as every persona, against an internal and a
+restricted model.
+
+The expected status of each call is derived from ONE table: the `ROWS` of the `rows_*.py` modules in this
+package (one module per feature), which say what action each endpoint needs and what it answers on
+success. The URL configuration is walked, and an endpoint missing from the table fails
+`test_every_endpoint_is_in_the_matrix`, so nothing ships unguarded. To cover a new endpoint, add an
+`Endpoint` row to the feature's rows module (or a new `rows_<feature>.py`).
+
+Who may do what (see registry/permissions.py):
+- view: any signed-in user on an internal model; on a restricted one only the owner, the owning team,
+  risk officers, auditors and administrators. Otherwise 404, so existence does not leak.
+- change and the other model actions: the owner, the owning team and administrators; 403 for anyone else
+  who can see the model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from registry.permissions import Action
+
+PERSONAS = [
+    "anonymous",
+    "nobody",
+    "viewer",
+    "reviewer",
+    "outsider",
+    "risk_officer",
+    "auditor",
+    "owner",
+    "teammate",
+    "administrator",
+]
+SEES_RESTRICTED = {"owner", "teammate", "risk_officer", "auditor", "administrator"}
+MODEL_ACTORS = {"owner", "teammate", "administrator"}
+CREATES_MODELS = {"owner", "teammate", "outsider", "administrator"}
+READS_AUDIT = {"auditor", "administrator"}
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One row of the matrix. `action` None means "any signed-in user"; a callable decides by persona."""
+
+    name: str
+    method: str = "get"
+    action: Action | None | Callable[[str], bool] = Action.VIEW
+    ok: int = 200
+    api: bool = False
+    data: dict[str, Any] | Callable[[dict], dict] = field(default_factory=dict)
+    model_scoped: bool = True
+    # Hooks for rows that need more than the shared world: extra URL arguments built from the world for the
+    # model under test (e.g. an approval request's id), and an explicit expectation when the generic rule
+    # does not describe the endpoint (e.g. separation of duties on votes).
+    url_kwargs: Callable[[dict, str, Any], dict[str, Any]] | None = None
+    expect: Callable[[str, str], int] | None = None
