@@ -64,3 +64,23 @@ class ModelSort(models.TextChoices):
     CREATED = "-created_at", "Newest"
     OLDEST = "created_at", "Oldest"
     RELEVANCE = "relevance", "Best match"
+
+
+class ArtifactKind(models.TextChoices):
+    WEIGHTS = "weights", "Weights"
+    CONFIG = "config", "Configuration"
+    TOKENIZER = "tokenizer", "Tokenizer"
+    CODE = "code", "Code"
+    DOCUMENTATION = "documentation", "Documentation"
+    EVALUATION_REPORT = "evaluation_report", "Evaluation report"
+    OTHER = "other", "Other"
+
+
+class ArtifactStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    VALIDATING = "validating", "Validating"
+    VALID = "valid", "Valid"
+    NEEDS_REVIEW = "needs_review", "Needs review"
+    REJECTED = "rejected", "Rejected"
+    ERROR = "error", "Error"
+    CORRUPTED = "corrupted", "Corrupted"
