@@ -79,6 +79,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "governance.audit.RequestContextMiddleware",
+    "registry.middleware.DomainErrorMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
 
@@ -162,7 +163,16 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 Path(STATIC_ROOT).mkdir(parents=True, exist_ok=True)  # whitenoise expects it, even before collectstatic
 WHITENOISE_USE_FINDERS = DEBUG
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=VAR_DIR / "media")
+# Uploads stream to temporary files in 4 MiB chunks, never into memory, and stop at ARTIFACT_MAX_BYTES.
 FILE_UPLOAD_TEMP_DIR = env("FILE_UPLOAD_TEMP_DIR", default=None)
+FILE_UPLOAD_MAX_MEMORY_SIZE = 0
+FILE_UPLOAD_HANDLERS = ["registry.uploads.SizeLimitedUploadHandler"]
+ARTIFACT_MAX_BYTES = env.int("ARTIFACT_MAX_BYTES", default=50 * 1024**3)
+ARTIFACT_UPLOAD_CHUNK_BYTES = 4 * 1024 * 1024
+ARTIFACT_MAX_ATTEMPTS = env.int("ARTIFACT_MAX_ATTEMPTS", default=3)
+# Artifacts still pending (broker down at upload) or stuck validating are re-enqueued after these delays.
+ARTIFACT_REQUEUE_AFTER_SECONDS = env.int("ARTIFACT_REQUEUE_AFTER_SECONDS", default=180)
+ARTIFACT_STALE_VALIDATION_SECONDS = env.int("ARTIFACT_STALE_VALIDATION_SECONDS", default=3600)
 
 # Where artifact blobs live. Empty: the local filesystem under MEDIA_ROOT. `s3://bucket/prefix`: S3
 # (credentials from the usual AWS_* variables, AWS_S3_ENDPOINT_URL for S3-compatible stores).
@@ -218,6 +228,17 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 }
 CELERY_BROKER_CONNECTION_TIMEOUT = 3
 CELERY_TIMEZONE = TIME_ZONE
+CELERY_TASK_DEFAULT_QUEUE = env("CELERY_QUEUE", default="celery")
+CELERY_BEAT_SCHEDULE = {
+    "artifacts-requeue": {
+        "task": "registry.tasks.requeue_stale_artifacts",
+        "schedule": env.int("ARTIFACT_REQUEUE_EVERY_SECONDS", default=60),
+    },
+    "artifacts-scrub": {
+        "task": "registry.tasks.scrub_artifacts",
+        "schedule": env.int("ARTIFACT_SCRUB_EVERY_SECONDS", default=24 * 3600),
+    },
+}
 
 # --- Email ---------------------------------------------------------------------------------------
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
@@ -240,6 +261,7 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
     "PAGE_SIZE": 25,
+    "DEFAULT_THROTTLE_RATES": {"uploads": env("THROTTLE_UPLOADS", default="120/hour")},
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Arbiter API",

@@ -74,7 +74,9 @@ def expected_status(endpoint: Endpoint, persona: str, visibility: str) -> int:
 
 
 @pytest.fixture
-def world(owner, teammate, outsider, reviewer, risk_officer, auditor, viewer, administrator, team_alpha):
+def world(
+    owner, teammate, outsider, reviewer, risk_officer, auditor, viewer, administrator, team_alpha, artifact_storage
+):
     nobody = make_user("nobody")
     people = {
         "owner": owner,
@@ -147,7 +149,12 @@ def test_permission_matrix(world, endpoint, persona, visibility):
         client.force_login(user)
     data = endpoint.data(world) if callable(endpoint.data) else endpoint.data
     call = getattr(client, endpoint.method)
-    response = call(url, data, format="json") if endpoint.api and endpoint.method != "get" else call(url, data)
+    if endpoint.content == "raw":
+        response = client.generic(endpoint.method.upper(), url, data, content_type="application/octet-stream")
+    elif endpoint.api and endpoint.method != "get":
+        response = call(url, data, format=endpoint.content)
+    else:
+        response = call(url, data)
     expected = expected_status(endpoint, persona, visibility)
     assert response.status_code == expected, (
         f"{endpoint.method.upper()} {url} as {persona}: expected {expected}, got {response.status_code}"
