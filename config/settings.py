@@ -99,6 +99,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "csp.context_processors.nonce",
                 "registry.context_processors.navigation",
+                "governance.context_processors.governance_navigation",
             ],
         },
     },
@@ -234,6 +235,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "registry.tasks.requeue_stale_artifacts",
         "schedule": env.int("ARTIFACT_REQUEUE_EVERY_SECONDS", default=60),
     },
+    "approvals-expire": {
+        "task": "governance.tasks.expire_approvals",
+        "schedule": env.int("APPROVAL_EXPIRY_EVERY_SECONDS", default=3600),
+    },
     "artifacts-scrub": {
         "task": "registry.tasks.scrub_artifacts",
         "schedule": env.int("ARTIFACT_SCRUB_EVERY_SECONDS", default=24 * 3600),
@@ -324,4 +329,8 @@ LOGGING = {
 }
 
 # --- Arbiter -------------------------------------------------------------------------------------
+# An approval not used for a promotion within this many days expires; a promoted approval stays usable for
+# a rollback to that version for as long.
+APPROVAL_VALID_DAYS = env.int("APPROVAL_VALID_DAYS", default=30)
+BREAK_GLASS_MIN_JUSTIFICATION = 30
 ARBITER_PAGE_SIZES = (10, 25, 50, 100)

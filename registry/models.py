@@ -73,6 +73,8 @@ class RegisteredModel(models.Model):
     version_counter = models.PositiveIntegerField(default=0, editable=False)
     latest_version = models.PositiveIntegerField(null=True, blank=True, editable=False)
     latest_stage = models.CharField(max_length=20, choices=Stage.choices, blank=True, editable=False)
+    # The version serving in production (the one most recently promoted), kept by the services.
+    production_version = models.PositiveIntegerField(null=True, blank=True, editable=False)
 
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(default=timezone.now, editable=False)
@@ -337,8 +339,8 @@ class ApiToken(models.Model):
         granted = set(self.scopes)
         if TokenScope.ADMIN in granted:
             granted |= {TokenScope.WRITE, TokenScope.READ}
-        if TokenScope.WRITE in granted:
-            granted.add(TokenScope.READ)
+        if TokenScope.WRITE in granted or TokenScope.VOTE in granted:
+            granted.add(TokenScope.READ)  # voting needs to read what is voted on
         return scope in granted
 
 

@@ -19,8 +19,9 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from django.contrib.auth.models import Group, Permission
 from django.core.exceptions import PermissionDenied
-from django.db.models import Model, Q, QuerySet
+from django.db.models import CharField, Model, Q, QuerySet, Value
 from django.http import Http404
 from guardian.core import ObjectPermissionChecker
 
@@ -39,6 +40,9 @@ class Role(StrEnum):
     RISK_OFFICER = "Risk Officer"
     AUDITOR = "Auditor"
     VIEWER = "Viewer"
+
+
+ROLE_NAMES = frozenset(role.value for role in Role)
 
 
 class Action(StrEnum):
@@ -78,15 +82,45 @@ ACTION_VERBS = {
 # --- Who the user is ---------------------------------------------------------------------------------
 
 
+def _load_grants(user) -> tuple[frozenset[str], frozenset[str]]:
+    """The user's role names and global permissions ("app_label.codename"), in one query, cached on the user
+    object for the rest of the request."""
+    cached = getattr(user, "_arbiter_grants", None)
+    if cached is None:
+        via_groups = (
+            Group.objects.filter(user=user)
+            .order_by()
+            .values_list("name", "permissions__content_type__app_label", "permissions__codename")
+        )
+        direct = (
+            Permission.objects.filter(user=user)
+            .order_by()
+            .annotate(role_name=Value(None, output_field=CharField()))
+            .values_list("role_name", "content_type__app_label", "codename")
+        )
+        names, perms = set(), set()
+        for name, app_label, codename in via_groups.union(direct, all=True):
+            if name in ROLE_NAMES:
+                names.add(name)
+            if codename:
+                perms.add(f"{app_label}.{codename}")
+        cached = (frozenset(names), frozenset(perms))
+        user._arbiter_grants = cached
+    return cached
+
+
 def roles(user) -> frozenset[str]:
     """The user's role names, read once per request and cached on the user object."""
     if not getattr(user, "is_authenticated", False):
         return frozenset()
-    cached = getattr(user, "_arbiter_roles", None)
-    if cached is None:
-        cached = frozenset(user.groups.filter(name__in=list(Role)).values_list("name", flat=True))
-        user._arbiter_roles = cached
-    return cached
+    return _load_grants(user)[0]
+
+
+def has_global_perm(user, perm: str) -> bool:
+    """A model-level permission held through a role or granted directly (superusers hold all)."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return False
+    return user.is_superuser or perm in _load_grants(user)[1]
 
 
 def has_role(user, *wanted: Role) -> bool:
@@ -118,7 +152,7 @@ def require_scope(user, scope: str, doing: str) -> None:
 
 
 def _holds_globally(user, action: Action) -> bool:
-    return is_administrator(user) or user.has_perm(f"registry.{action.value}")
+    return is_administrator(user) or has_global_perm(user, f"registry.{action.value}")
 
 
 # --- Querysets ---------------------------------------------------------------------------------------
@@ -222,7 +256,7 @@ def can_create_model(user) -> bool:
     return (
         getattr(user, "is_authenticated", False)
         and token_allows(user, TokenScope.WRITE)
-        and (is_administrator(user) or user.has_perm("registry.add_registeredmodel"))
+        and (is_administrator(user) or has_global_perm(user, "registry.add_registeredmodel"))
         and (request_token(user) is None or request_token(user).model_id is None)
     )
 
@@ -239,8 +273,62 @@ def can_read_audit_trail(user) -> bool:
     return (
         getattr(user, "is_authenticated", False)
         and token_allows(user, TokenScope.READ)
-        and (is_administrator(user) or user.has_perm("governance.view_auditevent"))
+        and (is_administrator(user) or has_global_perm(user, "governance.view_auditevent"))
     )
+
+
+def can_manage_committees(user) -> bool:
+    """Administrators and risk officers manage committees and approval policies."""
+    return (
+        getattr(user, "is_authenticated", False)
+        and token_allows(user, TokenScope.ADMIN)
+        and (is_administrator(user) or has_role(user, Role.RISK_OFFICER))
+    )
+
+
+def require_committee_management(user) -> None:
+    if not can_manage_committees(user):
+        if not token_allows(user, TokenScope.ADMIN):
+            raise PermissionDenied("This API token lacks the 'admin' scope needed to manage committees.")
+        raise PermissionDenied("Committees and approval policies are managed by administrators and risk officers.")
+
+
+def vote_refusal(user, *, request, committee, conflicted_ids: set, member_ids: set, required_ids: set) -> str | None:
+    """Why `user` may not vote in `committee` on `request`, or None if they may.
+
+    Votes are cast by people (a session, or a token of their own with the `vote` scope), by members of a
+    committee the request is routed to, never by the request's submitter, the version's author or the
+    model's owners (separation of duties), once per round, while the request is open.
+    """
+    if not getattr(user, "is_authenticated", False):
+        return "Sign in to vote."
+    if is_service_account(user):
+        return "Votes are cast by people: service accounts cannot vote."
+    token = request_token(user)
+    if token is not None and not token.has_scope(TokenScope.VOTE):
+        return "This API token lacks the 'vote' scope: votes need a personal token with that scope, or the browser."
+    if committee.pk not in required_ids:
+        return f"This request is not routed to {committee.name}."
+    if user.pk not in member_ids:
+        return f"You are not a member of {committee.name}."
+    if user.pk in conflicted_ids:
+        model = request.version.model
+        if user.pk == request.submitted_by_id:
+            why = "you submitted this request"
+        elif user.pk == request.version.created_by_id:
+            why = "you registered this version"
+        elif user.pk == model.owner_id:
+            why = "you own this model"
+        else:
+            why = "you are on the team that owns this model"
+        return f"Separation of duties: {why}, so you cannot vote on it."
+    if request.status != "open":
+        return f"This request is {request.get_status_display().lower()}: voting is closed."
+    return None
+
+
+def can_break_glass(user) -> bool:
+    return is_administrator(user) and token_allows(user, TokenScope.ADMIN)
 
 
 def model_perms_for(user, model: RegisteredModel) -> dict[str, bool]:

@@ -351,12 +351,21 @@ def model_delete(*, actor, model: RegisteredModel) -> None:
 
 
 def _refresh_latest(model: RegisteredModel) -> None:
-    """Keep the catalog's denormalised latest version and stage in step with the versions table."""
+    """Keep the catalog's denormalised latest version, its stage and the production version in step."""
     latest = model.versions.order_by("-version").values_list("version", "stage").first()
     model.latest_version, model.latest_stage = latest if latest else (None, "")
+    model.production_version = (
+        model.versions.filter(stage=Stage.PRODUCTION)
+        .order_by("-stage_changed_at", "-version")
+        .values_list("version", flat=True)
+        .first()
+    )
     model.updated_at = timezone.now()
     RegisteredModel.objects.filter(pk=model.pk).update(
-        latest_version=model.latest_version, latest_stage=model.latest_stage, updated_at=model.updated_at
+        latest_version=model.latest_version,
+        latest_stage=model.latest_stage,
+        production_version=model.production_version,
+        updated_at=model.updated_at,
     )
 
 
@@ -522,13 +531,20 @@ def transition_refusal(current: str, target: str) -> str | None:
 
 @transaction.atomic
 def version_stage_apply(
-    *, actor, version: ModelVersion, stage: str, gate_decision: Mapping[str, Any] | None = None, reason: str = ""
+    *,
+    actor,
+    version: ModelVersion,
+    stage: str,
+    gate_decision: Mapping[str, Any] | None = None,
+    reason: str = "",
+    force_lifecycle: bool = False,
 ) -> ModelVersion:
     """Move a version to `stage`. Production requires `gate_decision` from the governance gate (what approval
-    or break-glass authorised it); this function refuses production without one."""
+    or break-glass authorised it); this function refuses production without one. Only break-glass, which
+    the gate authorises, skips the lifecycle's order (`force_lifecycle`)."""
     version = ModelVersion.objects.select_for_update().select_related("model").get(pk=version.pk)
     refusal = transition_refusal(version.stage, stage)
-    if refusal:
+    if refusal and not (force_lifecycle and gate_decision and gate_decision.get("break_glass")):
         raise Conflict(refusal, code="illegal_transition")
     if stage == Stage.PRODUCTION and not gate_decision:
         raise PermissionDenied("Moving a version into production needs an approved decision from the approval gate.")

@@ -49,7 +49,7 @@ class Endpoint:
     action: Action | None | Callable[[str], bool] = Action.VIEW
     ok: int = 200
     api: bool = False
-    data: dict[str, Any] | Callable[[dict], dict] = field(default_factory=dict)
+    data: dict[str, Any] | Callable[[dict, str], Any] = field(default_factory=dict)
     model_scoped: bool = True
     # Hooks for rows that need more than the shared world: extra URL arguments built from the world for the
     # model under test (e.g. an approval request's id), and an explicit expectation when the generic rule

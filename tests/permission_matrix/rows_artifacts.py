@@ -22,7 +22,7 @@ def existing_artifact(ctx: dict, visibility: str, user) -> dict:
     return {"artifact_id": artifact.pk}
 
 
-def new_file(ctx: dict) -> dict:
+def new_file(ctx: dict, visibility: str) -> dict:
     return {"file": SimpleUploadedFile("new.safetensors", safetensors_bytes()), "kind": "weights"}
 
 
@@ -40,7 +40,7 @@ ROWS = [
         api=True,
         ok=202,
         content="raw",
-        data=lambda ctx: safetensors_bytes(),
+        data=lambda ctx, visibility: safetensors_bytes(),
         url_kwargs=lambda ctx, visibility, user: {"filename": "raw.safetensors"},
     ),
     Endpoint("api:artifact-detail", api=True, url_kwargs=existing_artifact),

@@ -16,7 +16,7 @@ ROWS = [
         "post",
         Action.MANAGE_ACCESS,
         ok=302,
-        data=lambda ctx: {"grantee_type": "user", "grantee_id": ctx["other"].pk},
+        data=lambda ctx, visibility: {"grantee_type": "user", "grantee_id": ctx["other"].pk},
     ),
     Endpoint("registry:version-detail"),
     Endpoint("registry:version-create", action=Action.CHANGE),

@@ -147,7 +147,7 @@ def test_permission_matrix(world, endpoint, persona, visibility):
     client = APIClient() if endpoint.api else Client()
     if user is not None:
         client.force_login(user)
-    data = endpoint.data(world) if callable(endpoint.data) else endpoint.data
+    data = endpoint.data(world, visibility) if callable(endpoint.data) else endpoint.data
     call = getattr(client, endpoint.method)
     if endpoint.content == "raw":
         response = client.generic(endpoint.method.upper(), url, data, content_type="application/octet-stream")

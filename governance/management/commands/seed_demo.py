@@ -12,7 +12,11 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.test import override_settings
 
+from governance import gate
+from governance import services as governance_services
+from governance.models import Committee
 from registry import services
 from registry.choices import Stage, Visibility
 from registry.models import RegisteredModel, Team
@@ -32,6 +36,12 @@ USERS = [
     ("auditor", [Role.AUDITOR], [], False),
     ("viewer", [Role.VIEWER], [], False),
 ]
+
+COMMITTEE_MEMBERS = {
+    "peer-review": [("reviewer2", "member"), ("reviewer", "member")],
+    "model-review-committee": [("reviewer", "chair"), ("reviewer2", "member")],
+    "risk-compliance-committee": [("risk", "chair")],
+}
 
 TEAMS = {
     "Credit Risk Analytics": "Retail and SME credit decisioning models.",
@@ -209,8 +219,10 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         password = os.environ.get("DEMO_PASSWORD", DEFAULT_PASSWORD)
-        with transaction.atomic():
+        # The demo's people have made-up addresses: their notifications go to the inbox, not the console.
+        with override_settings(EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend"), transaction.atomic():
             admin = self._users(password)
+            self._committees(admin)
             teams = self._teams(admin)
             created = self._models(admin, teams)
         self.stdout.write(self.style.SUCCESS(f"Demo data ready ({created} models created)."))
@@ -309,21 +321,49 @@ class Command(BaseCommand):
                         for m in metric_names
                     ],
                 )
-                self._stage(version, number, n_versions)
+                self._govern(version, number, n_versions)
             created += 1
         return created
 
-    def _stage(self, version, number: int, total: int) -> None:
-        """Older versions archived, the one before last in production, the latest in staging."""
+    def _committees(self, admin) -> None:
+        """Demo committee members: two reviewers validate, the risk officer chairs Risk & Compliance."""
+        for slug, usernames in COMMITTEE_MEMBERS.items():
+            committee = Committee.objects.get(slug=slug)
+            for username, role in usernames:
+                if not committee.memberships.filter(user__username=username).exists():
+                    governance_services.committee_member_set(
+                        actor=admin, committee=committee, user=User.objects.get(username=username), role=role
+                    )
+
+    def _govern(self, version, number: int, total: int) -> None:
+        """Walk each version through the real workflow: earlier versions were approved and served in
+        production in turn (each promotion archives the one before); the latest waits in staging, and for
+        some models its production request is open in the reviewers' queue."""
+        owner = version.model.owner
         if total == 1:
             return
-        path = []
-        if number < total - 1:
-            path = [Stage.STAGING, Stage.ARCHIVED]
-        elif number == total - 1:
-            path = [Stage.STAGING, Stage.PRODUCTION]
-        elif number == total and total >= 3:
-            path = [Stage.STAGING]
-        for stage in path:
-            gate = {"gate": "demo data"} if stage == Stage.PRODUCTION else None
-            services.version_stage_apply(actor=None, version=version, stage=stage, gate_decision=gate)
+        version = governance_services.version_transition(actor=owner, version=version, stage=Stage.STAGING)
+        route = gate.route(version, Stage.PRODUCTION)
+        if not route.allowed:
+            return  # unassessed or prohibited: staging is as far as it goes
+        request = governance_services.approval_request_submit(
+            actor=owner,
+            version=version,
+            target_stage=Stage.PRODUCTION,
+            justification=f"v{number} retrained on fresh data; metrics improved on the holdout set.",
+        )
+        if number == total:
+            return  # left open: something for the reviewers to do in the demo
+        for committee in route.committees:
+            members = [m.user for m in committee.memberships.select_related("user")]
+            for voter in members[: max(committee.min_approvals, 1)]:
+                governance_services.vote_cast(
+                    actor=voter,
+                    request=request,
+                    committee=committee,
+                    decision="approve",
+                    comment="Validation report reviewed; no objection.",
+                )
+        governance_services.version_transition(
+            actor=owner, version=version, stage=Stage.PRODUCTION, justification=f"Approved by request #{request.pk}"
+        )
