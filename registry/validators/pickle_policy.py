@@ -7,7 +7,7 @@ classes without ever importing it:
 - DENIED: anything that can run commands, evaluate code, open files or sockets, import modules, reach into
   Python internals, or load another serialised object. The artifact is rejected.
 - ALLOWED: what PyTorch, NumPy and safetensors-style state dicts need to rebuild tensors and containers.
-- UNKNOWN: everything else (scikit-learn estimators, XGBoost boosters, joblib wrappers, custom classes).
+- UNKNOWN: everything else (scikit-learn estimators, XGBoost boosters, custom classes).
   Loading them runs their constructors and `__setstate__`, which nobody here has read: a human decides.
 """
 
@@ -144,6 +144,8 @@ def _allowed_globals() -> frozenset[tuple[str, str]]:
         ("numpy", "matrix"),
         ("numpy.ma.core", "_mareconstruct"),
         ("numpy.ma.core", "MaskedArray"),
+        # joblib's stand-in for an array whose bytes follow in the file; the walk reads exactly those bytes.
+        ("joblib.numpy_pickle", "NumpyArrayWrapper"),
     }
     allowed |= {("builtins", name) for name in ALLOWED_BUILTINS}
     allowed |= {("torch", name) for name in _TORCH_STORAGES + _TORCH_DTYPES}
