@@ -153,6 +153,7 @@ class PickleWalk:
     nested: list[PickleWalk] = field(default_factory=list)
     joblib_arrays: int = 0
     persistent_ids: int = 0
+    starts_with_proto: bool = False
 
     def all_walks(self) -> list[PickleWalk]:
         walks = [self]
@@ -162,8 +163,8 @@ class PickleWalk:
 
     def looks_like_pickle(self) -> bool:
         """Would a loader treat these bytes as a pickle that does something? (Tells protocol 0 from text.)"""
-        if self.stopped:
-            return True
+        if self.stopped or self.starts_with_proto and self.ops >= 2:
+            return True  # protocols 2 to 5 open with a PROTO opcode, the closest thing pickles have to magic
         plausible = [g for g in self.globals if is_plausible_import(g.ref.written_module, g.ref.written_name)]
         return bool(plausible) and (self.calls > 0 or self.ops >= 8)
 
@@ -643,6 +644,8 @@ class PickleWalker:
             if raw_arg[0] > MAX_PROTOCOL:
                 raise PickleMalformed(f"unsupported pickle protocol {raw_arg[0]}", offset)
             walk.proto = raw_arg[0]
+            if walk.ops == 1 and walk.proto >= 2:
+                walk.starts_with_proto = True
             return code + raw_arg
         if name == "FRAME":
             self.r.read(8)

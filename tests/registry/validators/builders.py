@@ -35,7 +35,7 @@ def global_call(module: str, name: str, arg: str = "x", *, protocol: int = 2) ->
         load = _unicode(module) + b"\x94" + _unicode(name) + b"\x94\x93"
         return b"\x80" + bytes([protocol]) + load + _unicode(arg) + b"\x85R."
     if protocol >= 2:
-        return b"\x80\x02c" + f"{module}\n{name}\n".encode() + b"X" + struct.pack("<I", len(arg)) + arg.encode() + b"\x85R."
+        return b"\x80\x02" + _global(module, name) + _str(arg) + b"\x85R."
     return b"c" + f"{module}\n{name}\n".encode() + b"(S'" + arg.encode() + b"'\ntR."
 
 
@@ -220,9 +220,7 @@ def keras_config(*, with_lambda: bool = False, module: str = "keras.layers") -> 
     ]
     if with_lambda:
         code = {"class_name": "__lambda__", "config": {"code": "4wEAAAAAAAAA", "defaults": None, "closure": None}}
-        layers.append(
-            {"module": "keras.layers", "class_name": "Lambda", "config": {"name": "evil", "function": code}}
-        )
+        layers.append({"module": "keras.layers", "class_name": "Lambda", "config": {"name": "evil", "function": code}})
     return {"module": "keras", "class_name": "Sequential", "config": {"name": "seq", "layers": layers}}
 
 
@@ -251,7 +249,9 @@ def keras_zip(tmp_path, *, with_lambda: bool = False, module: str = "keras.layer
     )
 
 
-def gguf(*, tensors: list[tuple[str, list[int], int]] | None = None, template: str | None = None, data: bytes | None = None):
+def gguf(
+    *, tensors: list[tuple[str, list[int], int]] | None = None, template: str | None = None, data: bytes | None = None
+) -> bytes:
     """GGUF v3: metadata (architecture, optional chat template), tensor infos, 32-byte aligned data."""
     tensors = [("w", [32], 0)] if tensors is None else tensors  # F32, 32 elements
 
@@ -286,16 +286,19 @@ def pdf(body: bytes = b"") -> bytes:
     )
 
 
-def joblib_arrays(arrays: dict[str, bytes], *, payload_after: bytes = b"") -> bytes:
+def joblib_arrays(arrays: dict[str, bytes], *, payload_after: bytes = b"", aligned: bool = True) -> bytes:
     """What joblib.dump writes for a dict of int64 arrays (protocol 4, uncompressed): each array is a pickled
     NumpyArrayWrapper followed by a padding byte, padding to 16-byte alignment, then the raw array bytes.
 
-    `payload_after` is spliced into the stream before STOP (to hide something after the array data).
+    `payload_after` is spliced into the stream before STOP (to hide something after the array data). Without
+    `aligned`, the wrapper says numpy_array_alignment_bytes=None and the array bytes follow BUILD directly (as
+    joblib writes to unseekable files).
     """
     out = bytearray(b"\x80\x04}\x94")
     for name, raw in arrays.items():
         out += _unicode(name) + b"\x94"
-        out += _unicode("joblib.numpy_pickle") + b"\x94" + _unicode("NumpyArrayWrapper") + b"\x94\x93\x94)\x81\x94}\x94("
+        out += _unicode("joblib.numpy_pickle") + b"\x94" + _unicode("NumpyArrayWrapper") + b"\x94\x93\x94"
+        out += b")\x81\x94}\x94("
         out += _unicode("subclass") + b"\x94" + _unicode("numpy") + b"\x94" + _unicode("ndarray") + b"\x94\x93\x94"
         out += _unicode("shape") + b"\x94" + _int(len(raw) // 8) + b"\x85\x94"
         out += _unicode("order") + b"\x94" + _unicode("C") + b"\x94"
@@ -303,8 +306,12 @@ def joblib_arrays(arrays: dict[str, bytes], *, payload_after: bytes = b"") -> by
         out += _unicode("i8") + b"\x94\x89\x88\x87\x94R\x94"
         out += b"(K\x03" + _unicode("<") + b"\x94NNNJ\xff\xff\xff\xffJ\xff\xff\xff\xffK\x00t\x94b"
         out += _unicode("allow_mmap") + b"\x94\x88"
-        out += _unicode("numpy_array_alignment_bytes") + b"\x94K\x10ub"
-        padding = 16 - ((len(out) + 1) % 16)
-        out += bytes([padding]) + b"\xff" * padding + raw
+        if aligned:
+            out += _unicode("numpy_array_alignment_bytes") + b"\x94K\x10ub"
+            padding = 16 - ((len(out) + 1) % 16)
+            out += bytes([padding]) + b"\xff" * padding
+        else:
+            out += _unicode("numpy_array_alignment_bytes") + b"\x94Nub"
+        out += raw
         out += b"s"
     return bytes(out + payload_after + b".")

@@ -43,7 +43,8 @@ def _clean_files(tmp_path) -> list[tuple[str, bytes, str, str]]:
 def test_clean_files_are_detected_and_valid(scan, tmp_path):
     for filename, content, kind, expected in _clean_files(tmp_path):
         result = scan(content, filename=filename, kind=kind)
-        assert (result.format, result.verdict) == (expected, "valid"), (filename, [f.as_dict() for f in result.findings])
+        details = (filename, [f.as_dict() for f in result.findings])
+        assert (result.format, result.verdict) == (expected, "valid"), details
 
 
 def test_format_comes_from_content_not_extension(scan):
