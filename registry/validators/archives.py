@@ -305,6 +305,13 @@ def _zip_member(
         code = "archive.truncated" if isinstance(exc, EOFError) else "archive.malformed"
         ctx.error(code, f"The entry {name!r} cannot be decompressed: {str(exc)[:200]}.")
         return None
+    if measured.size != info.file_size:
+        ctx.error(
+            "archive.size_mismatch",
+            f"The entry {name!r} declares {info.file_size:,} bytes but unpacks to {measured.size:,}; the archive's "
+            "headers have been tampered with.",
+        )
+        return None
     return Source(
         name=name,
         size=measured.size,

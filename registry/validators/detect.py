@@ -142,11 +142,11 @@ def _by_magic(head: bytes, size: int) -> str | None:
 
 
 def looks_like_safetensors(head: bytes) -> bool:
-    """An 8-byte little-endian header length followed by a JSON object."""
+    """An 8-byte little-endian header length (of plausible size) followed by a JSON object."""
     if len(head) < 10:
         return False
     (length,) = struct.unpack("<Q", head[:8])
-    return length >= 2 and head[8:9] == b"{" and head[9:10] in b'"} \t\r\n'
+    return 2 <= length < 2**32 and head[8:9] == b"{"
 
 
 def looks_like_onnx(head: bytes) -> bool:

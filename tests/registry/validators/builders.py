@@ -9,6 +9,7 @@ import pickle
 import struct
 import tarfile
 import zipfile
+import zlib
 
 # --- pickles -------------------------------------------------------------------------------------------
 
@@ -174,14 +175,27 @@ def tar_of(members: list[tarfile.TarInfo | tuple[str, bytes]]) -> bytes:
     return buffer.getvalue()
 
 
-def seven_zip(members: dict[str, bytes]) -> bytes:
+def seven_zip(members: dict[str, bytes], *, rename: tuple[str, str] | None = None) -> bytes:
+    """A 7z archive. `rename` swaps one member name for another of the same length after writing (py7zr
+    refuses to write names like "../x"), patching the plain header and its checksums."""
     import py7zr
 
     buffer = io.BytesIO()
     with py7zr.SevenZipFile(buffer, "w") as archive:
+        archive.set_encoded_header_mode(False)
         for name, data in members.items():
             archive.writestr(data, name)
-    return buffer.getvalue()
+    content = bytearray(buffer.getvalue())
+    if rename is not None:
+        old, new = (n.encode("utf-16-le") for n in rename)
+        assert len(old) == len(new)
+        next_offset, next_size = struct.unpack("<QQ", content[12:28])
+        start = 32 + next_offset
+        header = bytes(content[start : start + next_size]).replace(old, new)
+        content[start : start + next_size] = header
+        struct.pack_into("<I", content, 28, zlib.crc32(header))
+        struct.pack_into("<I", content, 8, zlib.crc32(bytes(content[12:32])))
+    return bytes(content)
 
 
 # --- models ----------------------------------------------------------------------------------------------
