@@ -301,7 +301,7 @@ def _zip_member(
             f"The entry {name!r} uses a compression method (type {info.compress_type}) this scanner cannot read.",
         )
         return None
-    except (zipfile.BadZipFile, EOFError, OSError, ValueError) as exc:
+    except (zipfile.BadZipFile, EOFError, OSError, ValueError, zlib.error) as exc:
         code = "archive.truncated" if isinstance(exc, EOFError) else "archive.malformed"
         ctx.error(code, f"The entry {name!r} cannot be decompressed: {str(exc)[:200]}.")
         return None

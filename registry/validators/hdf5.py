@@ -44,6 +44,8 @@ def check_hdf5(source: Source, ctx: ScanContext, *, superblock: int | None = 0) 
             for attribute in KERAS_ATTRIBUTES:
                 if attribute in handle.attrs:
                     _check_keras_attribute(handle.attrs[attribute], attribute, ctx)
+    except (OSError, RuntimeError, KeyError, ValueError, TypeError) as exc:
+        ctx.error("hdf5.unreadable", f"The HDF5 file is damaged ({str(exc)[:200]}).")
     finally:
         if stream is not None:
             stream.close()
