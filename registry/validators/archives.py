@@ -385,6 +385,32 @@ def _keras_zip(ctx: ScanContext, archive: zipfile.ZipFile) -> None:
 def check_tar(source: Source, ctx: ScanContext) -> str:
     if not _enter(ctx, "tar archive"):
         return "tar"
+    if not source.seekable and source.size <= ctx.limits.max_buffered_member_bytes:
+        with source.open() as stream:  # a small tar inside a compressed stream: read it into memory once
+            source = Source.from_bytes(source.name, read_up_to(stream, source.size))
+    ctx.archive_members.append(_tar_listing(source, ctx))
+    try:
+        return _tar_entries(source, ctx)
+    finally:
+        ctx.archive_members.pop()
+
+
+def _tar_listing(source: Source, ctx: ScanContext) -> set[str]:
+    """Names of the regular members, read ahead so a model can refer to a file stored after it."""
+    found: set[str] = set()
+    with source.open() as stream:
+        try:
+            with tarfile.open(fileobj=stream, mode="r:" if source.seekable else "r|") as archive:
+                while len(found) <= ctx.limits.max_archive_entries and (member := archive.next()) is not None:
+                    archive.members.clear()
+                    if member.isreg():
+                        found.add(member.name)
+        except (tarfile.TarError, EOFError, OSError, ValueError):
+            pass  # the main pass reports the damage
+    return found
+
+
+def _tar_entries(source: Source, ctx: ScanContext) -> str:
     names = _Names(ctx)
     end = 0
     with source.open() as stream:

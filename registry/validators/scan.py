@@ -30,7 +30,7 @@ from .safetensors import check_safetensors
 
 MODEL_KINDS = {ArtifactKind.WEIGHTS, ArtifactKind.CONFIG, ArtifactKind.TOKENIZER}
 # Formats whose checkers seek around; inside a compressed stream they are held in memory first.
-RANDOM_ACCESS = {"zip", "7z", "hdf5", "tar"}
+RANDOM_ACCESS = {"zip", "7z", "hdf5"}
 # Formats that make no sense for a kind: a human should look (the content is checked regardless).
 UNEXPECTED = {
     ArtifactKind.WEIGHTS: {"text", "markdown", "pdf"},
@@ -69,8 +69,16 @@ def scan_file(
         fmt = ctx.guard("format", _scan_source, source, ctx) or "unknown"
         _kind_rules(fmt, kind, ctx)
 
-    after = os.stat(path)
-    if (after.st_ino, after.st_size, after.st_mtime_ns) != (before.st_ino, before.st_size, before.st_mtime_ns):
+    try:
+        after = os.stat(path)
+        changed = (after.st_ino, after.st_size, after.st_mtime_ns) != (
+            before.st_ino,
+            before.st_size,
+            before.st_mtime_ns,
+        )
+    except OSError:
+        changed = True
+    if changed:
         ctx.error("file.changed", "The file changed while it was being scanned; scan it again.")
     findings = ctx.final_findings()
     return ScanResult(

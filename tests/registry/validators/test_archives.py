@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import os
 import stat
 import struct
 import tarfile
@@ -224,3 +225,10 @@ def test_seven_zip_with_traversal_and_encryption(scan):
     assert "archive.encrypted" in codes(result)
     content = builders.seven_zip({"aa/evil.txt": b"data"}, rename=("aa/evil.txt", "../evil.txt"))
     assert "archive.path_traversal" in codes(scan(content, filename="x.7z", kind="other"))
+
+
+def test_large_tar_gz_is_streamed(scan):
+    members = [("big.bin", os.urandom(2 * 1024 * 1024)), ("model.pkl", builders.global_call("os", "system", "id"))]
+    content = gzip.compress(builders.tar_of(members))
+    result = scan(content, filename="b.tar.gz", kind="other", limits=Limits(max_buffered_member_bytes=1024 * 1024))
+    assert "os.system" in finding(result, "pickle.dangerous_global").message

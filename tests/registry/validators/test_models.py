@@ -154,3 +154,12 @@ def test_gguf_chat_template_reaching_python_internals(scan):
     result = scan(builders.gguf(template=template), filename="m.gguf")
     assert result.verdict == "needs_review"
     assert "gguf.suspicious_chat_template" in codes(result)
+
+
+def test_onnx_in_a_compressed_tar_may_use_a_sibling_stored_after_it(scan):
+    import gzip
+
+    bundle = builders.tar_of([("m/model.onnx", builders.onnx_model(external_location="w.bin")), ("m/w.bin", bytes(8))])
+    for content, name in ((bundle, "m.tar"), (gzip.compress(bundle), "m.tar.gz")):
+        result = scan(content, filename=name, kind="other")
+        assert "onnx.external_data" not in codes(result), [f.as_dict() for f in result.findings]
