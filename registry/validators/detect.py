@@ -31,6 +31,7 @@ XZ_MAGIC = b"\xfd7zXZ\x00"
 LZMA_ALONE_MAGIC = b"]\x00\x00\x80\x00"  # what joblib's lzma compressor writes
 PROBE_OPS = 4096
 PROBE_BYTES = 1024 * 1024
+MAX_PROBE_OPS = 1_000_000
 # Fields of onnx.ModelProto and their protobuf wire types (0 varint, 2 length-delimited).
 _ONNX_FIELDS = {1: 0, 2: 2, 3: 2, 4: 2, 5: 0, 6: 2, 7: 2, 8: 2, 14: 2, 20: 2, 25: 2, 26: 2}
 
@@ -262,12 +263,21 @@ def pickle_probe(source: Source) -> bool:
     head = source.head
     if not head or head[0] not in _OPCODE_BYTES:
         return False
-    with source.open() as stream:
-        end = min(source.size, PROBE_BYTES)
-        walk = walk_pickle(
-            stream, start=0, end=end, max_ops=PROBE_OPS, skeleton_limit=None, joblib=False, persistent_load=False
-        )
+    end = min(source.size, PROBE_BYTES)
+    walk = _probe(source, end, PROBE_OPS)
+    cut_short = walk.incomplete is not None or (walk.error is not None and walk.error.truncated and end < source.size)
+    if cut_short and not walk.looks_like_pickle():
+        # A valid opcode stream up to the probe's budget (a long first string, say): walk all of it, so a
+        # payload cannot hide behind a megabyte of harmless opcodes.
+        walk = _probe(source, source.size, MAX_PROBE_OPS)
     return walk.looks_like_pickle()
+
+
+def _probe(source: Source, end: int, max_ops: int):
+    with source.open() as stream:
+        return walk_pickle(
+            stream, start=0, end=end, max_ops=max_ops, skeleton_limit=None, joblib=False, persistent_load=False
+        )
 
 
 def is_text(head: bytes) -> bool:

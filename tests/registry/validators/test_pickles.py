@@ -267,3 +267,16 @@ def test_never_unpickles(scan, tmp_path, monkeypatch):
     assert not marker.exists()
     subprocess.run(["true"], check=True)  # the monkeypatch did not break the process
     assert os.path.exists(tmp_path)
+
+
+def test_payload_behind_a_long_harmless_protocol_0_prefix_is_found(scan):
+    # A 2 MB string first: the quick probe runs out of budget before the import; the full walk does not.
+    content = b"V" + b"a" * (2 * 1024 * 1024) + b"\n0" + builders.global_call("os", "system", "id", protocol=0)
+    result = scan(content, filename="notes.bin", kind="documentation")
+    assert result.verdict == "rejected"
+    assert "os.system" in finding(result, "pickle.dangerous_global").message
+
+
+def test_long_single_line_text_is_still_text(scan):
+    result = scan(b"Version notes " + b"x" * (2 * 1024 * 1024) + b"\n", filename="notes", kind="documentation")
+    assert (result.format, result.verdict) == ("text", "valid")
