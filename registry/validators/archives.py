@@ -30,7 +30,6 @@ MAX_REPORTED = 5
 ZIP64_LOCATOR = b"PK\x06\x07"
 ZIP64_END = b"PK\x06\x06"
 LOCAL_HEADER = b"PK\x03\x04"
-ZIP_CENTRAL = b"PK\x01\x02"
 
 
 class _Stop(Exception):

@@ -167,9 +167,6 @@ class ScanContext:
             )
         return tuple(findings)
 
-    def has_errors(self) -> bool:
-        return any(f.severity == ERROR for f in self.findings) or self._dropped_severity == ERROR
-
     # --- scanners and location -------------------------------------------------------------------------
 
     def used(self, library: str) -> None:

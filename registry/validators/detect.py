@@ -20,7 +20,6 @@ from .pickle_walk import OPCODES, walk_pickle
 ZIP_LOCAL = b"PK\x03\x04"
 ZIP_EMPTY = b"PK\x05\x06"
 ZIP_END = b"PK\x05\x06"
-ZIP_CENTRAL = b"PK\x01\x02"
 GZIP_MAGIC = b"\x1f\x8b"
 SEVEN_ZIP_MAGIC = b"7z\xbc\xaf\x27\x1c"
 HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"

@@ -13,15 +13,12 @@ How the three opinions combine:
 from __future__ import annotations
 
 import io
-import logging
 from collections.abc import Iterable
 from typing import BinaryIO
 
 from .context import ScanContext, Source
 from .pickle_policy import ALLOWED, DENIED, classify, is_plausible_import
 from .pickle_walk import PickleWalk, walk_pickle
-
-logger = logging.getLogger(__name__)
 
 LEGACY_TORCH_MAGIC = 0x1950A86A20F9469CFC6C  # first pickle of torch.save(..., _use_new_zipfile_serialization=False)
 LEGACY_TORCH_PICKLES = 5  # magic, protocol version, system info, the object, the storage keys

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
 
 from registry.validators import SCANNER_VERSION, Finding, Limits, ScanResult, sanitize_filename, scan_file
 from registry.validators import scan as scan_module
+from registry.validators.results import FINDING_CODES
 
 from . import builders
 from .conftest import codes, finding
@@ -141,3 +144,13 @@ def test_sanitize_filename_limits_length_and_keeps_the_extension():
     name = sanitize_filename("\u00e9" * 300 + ".safetensors")
     assert name.endswith(".safetensors")
     assert len(name.encode("utf-8")) <= 255
+
+
+def test_every_finding_code_is_catalogued():
+    source = "".join(p.read_text() for p in Path(scan_module.__file__).parent.glob("*.py"))
+    used = set(re.findall(r'\.(?:error|warning|info|add)\(\s*"([a-z0-9_]+\.[a-z0-9_]+)"', source))
+    used |= set(re.findall(r'\("(archive\.[a-z_]+)", f?"', source))  # archive name problems
+    used |= {"scan.findings_truncated", "format.unknown"}
+    assert used <= set(FINDING_CODES), used - set(FINDING_CODES)
+    built_at_run_time = {"archive.truncated", "archive.malformed", "pickle.truncated", "pickle.malformed"}
+    assert set(FINDING_CODES) - used <= built_at_run_time, set(FINDING_CODES) - used
