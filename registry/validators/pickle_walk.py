@@ -252,6 +252,7 @@ class PickleWalker:
         *,
         max_ops: int,
         skeleton_limit: int | None,
+        skeleton_ops: int | None = None,
         joblib: bool = True,
         nesting: int = 0,
         persistent_load: bool = True,
@@ -260,6 +261,7 @@ class PickleWalker:
         self.persistent_load = persistent_load
         self.max_ops = max_ops
         self.skeleton_limit = skeleton_limit
+        self.skeleton_ops = skeleton_ops
         self.joblib = joblib
         self.nesting = nesting
         self.stack: list = []
@@ -298,7 +300,9 @@ class PickleWalker:
             if walk.skeleton is not None:
                 if raw is not None:
                     walk.skeleton += raw
-                if self.skeleton_limit is not None and len(walk.skeleton) > self.skeleton_limit:
+                if len(walk.skeleton) > (self.skeleton_limit or 0) or (
+                    self.skeleton_ops is not None and walk.ops > self.skeleton_ops
+                ):
                     walk.skeleton = None
             if walk.stopped:
                 return
@@ -360,6 +364,37 @@ class PickleWalker:
         """Apply one opcode to the model; return the bytes to append to the skeleton."""
         name, code = op.name, op.code.encode("latin-1")
         walk, stack = self.walk, self.stack
+
+        # Memo opcodes come first: they are the most frequent by far.
+        if name in ("PUT", "BINPUT", "LONG_BINPUT"):
+            if name == "PUT":
+                line = self.r.line(MAX_NAME_LINE)
+                index = self._int_or_fail(line, offset)
+                raw = code + (line or b"") + b"\n"
+            else:
+                raw_arg = self.r.read(1 if name == "BINPUT" else 4)
+                index = raw_arg[0] if name == "BINPUT" else struct.unpack("<I", raw_arg)[0]
+                raw = code + raw_arg
+            if index < 0:
+                raise PickleMalformed("negative memo index", offset)
+            self.memo[index] = self._top(offset)
+            return raw
+        if name == "MEMOIZE":
+            self.memo[len(self.memo)] = self._top(offset)
+            return code
+        if name in ("GET", "BINGET", "LONG_BINGET"):
+            if name == "GET":
+                line = self.r.line(MAX_NAME_LINE)
+                index = self._int_or_fail(line, offset)
+                raw = code + (line or b"") + b"\n"
+            else:
+                raw_arg = self.r.read(1 if name == "BINGET" else 4)
+                index = raw_arg[0] if name == "BINGET" else struct.unpack("<I", raw_arg)[0]
+                raw = code + raw_arg
+            if index not in self.memo:
+                raise PickleMalformed(f"the pickle reads memo entry {index}, which was never stored", offset)
+            stack.append(self.memo[index])
+            return raw
 
         if name in _STRING_OPS:
             payload, n, prefix = self._length_payload(op, offset)
@@ -519,36 +554,6 @@ class PickleWalker:
             self._pop_mark(offset)
             stack.append(Opaque("frozenset"))
             return code
-
-        if name in ("PUT", "BINPUT", "LONG_BINPUT"):
-            if name == "PUT":
-                line = self.r.line(MAX_NAME_LINE)
-                index = self._int_or_fail(line, offset)
-                raw = code + (line or b"") + b"\n"
-            else:
-                raw_arg = self.r.read(1 if name == "BINPUT" else 4)
-                index = raw_arg[0] if name == "BINPUT" else struct.unpack("<I", raw_arg)[0]
-                raw = code + raw_arg
-            if index < 0:
-                raise PickleMalformed("negative memo index", offset)
-            self.memo[index] = self._top(offset)
-            return raw
-        if name == "MEMOIZE":
-            self.memo[len(self.memo)] = self._top(offset)
-            return code
-        if name in ("GET", "BINGET", "LONG_BINGET"):
-            if name == "GET":
-                line = self.r.line(MAX_NAME_LINE)
-                index = self._int_or_fail(line, offset)
-                raw = code + (line or b"") + b"\n"
-            else:
-                raw_arg = self.r.read(1 if name == "BINGET" else 4)
-                index = raw_arg[0] if name == "BINGET" else struct.unpack("<I", raw_arg)[0]
-                raw = code + raw_arg
-            if index not in self.memo:
-                raise PickleMalformed(f"the pickle reads memo entry {index}, which was never stored", offset)
-            stack.append(self.memo[index])
-            return raw
 
         if name in ("GLOBAL", "INST"):
             module_line = self.r.line(MAX_NAME_LINE)
@@ -714,6 +719,7 @@ class PickleWalker:
                 self.r,
                 max_ops=max(0, self.max_ops - self.walk.ops),
                 skeleton_limit=self.skeleton_limit,
+                skeleton_ops=self.skeleton_ops,
                 joblib=True,
                 nesting=self.nesting + 1,
             ).run()
@@ -778,6 +784,7 @@ def walk_pickle(
     end: int | None = None,
     max_ops: int,
     skeleton_limit: int | None,
+    skeleton_ops: int | None = None,
     joblib: bool = True,
     persistent_load: bool = True,
 ) -> PickleWalk:
@@ -787,6 +794,11 @@ def walk_pickle(
     """
     reader = Reader(stream, start=start, end=end)
     walker = PickleWalker(
-        reader, max_ops=max_ops, skeleton_limit=skeleton_limit, joblib=joblib, persistent_load=persistent_load
+        reader,
+        max_ops=max_ops,
+        skeleton_limit=skeleton_limit,
+        skeleton_ops=skeleton_ops,
+        joblib=joblib,
+        persistent_load=persistent_load,
     )
     return walker.run()

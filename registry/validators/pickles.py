@@ -107,7 +107,9 @@ def _walk(stream: BinaryIO, ctx: ScanContext, *, start: int, end: int | None) ->
     limits = ctx.limits
     budget = max(0, limits.max_pickle_ops - ctx.pickle_ops)
     skeleton_room = max(0, limits.max_pickle_bytes - ctx.pickle_bytes)
-    walk = walk_pickle(stream, start=start, end=end, max_ops=budget, skeleton_limit=skeleton_room)
+    walk = walk_pickle(
+        stream, start=start, end=end, max_ops=budget, skeleton_limit=skeleton_room, skeleton_ops=limits.max_scanner_ops
+    )
     ctx.pickle_ops += walk.ops  # includes the nested walks
     ctx.pickle_bytes += sum(len(w.skeleton) for w in walk.all_walks() if w.skeleton is not None)
     return walk
@@ -190,8 +192,9 @@ def report(ctx: ScanContext, walks: list[PickleWalk], source: Source, *, plain_r
     if any(w.skeleton is None for w in skeletons):
         ctx.warning(
             "pickle.too_large_for_scanners",
-            f"{subject}'s opcode stream exceeds {ctx.limits.max_pickle_bytes // (1024 * 1024)} MiB, so picklescan and "
-            "fickling did not examine it; a reviewer must decide.",
+            f"{subject} is too large for picklescan and fickling (over {ctx.limits.max_scanner_ops:,} opcodes or "
+            f"{ctx.limits.max_pickle_bytes // (1024 * 1024)} MiB of them), so only Arbiter's own walk examined it; "
+            "a reviewer must decide.",
         )
     for w in skeletons:
         if w.skeleton:

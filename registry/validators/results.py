@@ -72,6 +72,7 @@ class Limits:
     compression_ratio_min_bytes: int = 1 * MiB  # small members may compress well without being a bomb
     max_safetensors_header: int = 100_000_000  # the limit the safetensors library itself enforces
     max_pickle_bytes: int = 256 * MiB  # opcode bytes handed to picklescan and fickling (large payloads elided)
+    max_scanner_ops: int = 1_000_000  # opcodes handed to them (fickling needs ~20 s and ~250 MB per million)
     max_pickle_ops: int = 20_000_000  # opcodes walked per file before the scan gives up undecided
     max_text_bytes: int = 64 * MiB  # JSON, YAML and PDF content parsed or searched
     max_onnx_bytes: int = 2 * GiB  # protobuf cannot hold more; bigger models need external data

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import BinaryIO
 
 CHUNK = 1024 * 1024
+SLICE_BUFFER = 64 * 1024  # small: members are mostly probed at a few offsets, and big reads bypass the buffer
 
 
 class _SliceRaw(io.RawIOBase):
@@ -61,7 +62,7 @@ def slice_opener(opener: Callable[[], BinaryIO], start: int, size: int) -> Calla
     """An opener for a byte range of what `opener` opens, buffered like a file."""
 
     def open_slice() -> BinaryIO:
-        return io.BufferedReader(_SliceRaw(opener(), start, size), buffer_size=CHUNK)
+        return io.BufferedReader(_SliceRaw(opener(), start, size), buffer_size=SLICE_BUFFER)
 
     return open_slice
 

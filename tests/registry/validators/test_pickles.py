@@ -280,3 +280,9 @@ def test_payload_behind_a_long_harmless_protocol_0_prefix_is_found(scan):
 def test_long_single_line_text_is_still_text(scan):
     result = scan(b"Version notes " + b"x" * (2 * 1024 * 1024) + b"\n", filename="notes", kind="documentation")
     assert (result.format, result.verdict) == ("text", "valid")
+
+
+def test_pickles_too_big_for_the_third_party_scanners_need_review(scan):
+    result = scan(pickle.dumps(list(range(500)), protocol=2), filename="m.pkl", limits=Limits(max_scanner_ops=50))
+    assert result.verdict == "needs_review"
+    assert "picklescan and fickling" in finding(result, "pickle.too_large_for_scanners").message
