@@ -249,6 +249,14 @@ def _zip_members(source: Source, ctx: ScanContext, archive: zipfile.ZipFile, cd_
             name_length, extra_length = struct.unpack("<HH", header[26:30])
             data_start = info.header_offset + 30 + name_length + extra_length
             spans.append((info.header_offset, data_start + info.compress_size, raw_name))
+            local_name = read_up_to(headers, name_length)
+            if local_name != raw_name.encode("utf-8" if info.flag_bits & 0x800 else "cp437", "replace"):
+                # Tools that read local headers would see a different file than tools that read the directory.
+                ctx.error(
+                    "archive.malformed",
+                    f"The entry {raw_name!r} is named {local_name[:80]!r} in its local header.",
+                )
+                continue
             if data_start + info.compress_size > cd_offset:
                 ctx.error("archive.malformed", f"The entry {raw_name!r} runs into the archive's central directory.")
                 continue

@@ -232,3 +232,11 @@ def test_large_tar_gz_is_streamed(scan):
     content = gzip.compress(builders.tar_of(members))
     result = scan(content, filename="b.tar.gz", kind="other", limits=Limits(max_buffered_member_bytes=1024 * 1024))
     assert "os.system" in finding(result, "pickle.dangerous_global").message
+
+
+def test_zip_local_header_name_differing_from_the_directory(scan):
+    content = bytearray(builders.zip_of({"good.txt": b"hello"}, compression=zipfile.ZIP_STORED))
+    local = content.find(b"good.txt")
+    content[local : local + 8] = b"evil.pkl"  # the local header now disagrees with the central directory
+    result = scan(bytes(content), filename="x.zip", kind="other")
+    assert "evil.pkl" in finding(result, "archive.malformed").message
