@@ -150,24 +150,26 @@ def looks_like_safetensors(head: bytes) -> bool:
 
 
 def looks_like_onnx(head: bytes) -> bool:
-    """The first protobuf fields of an onnx.ModelProto: ir_version first, then known fields."""
-    pos, fields = 0, 0
+    """The top-level protobuf fields of an onnx.ModelProto: ir_version first, only known fields, and a graph.
+
+    (Other protobufs, a TensorFlow saved_model.pb say, also open with a small varint field 1.)
+    """
+    pos, fields, graph = 0, 0, False
     while pos < len(head) and fields < 16:
         tag, pos = _varint(head, pos)
         if tag is None:
-            return fields > 1
+            break
         number, wire = tag >> 3, tag & 7
         if _ONNX_FIELDS.get(number) != wire or (fields == 0 and number != 1):
             return False
         value, pos = _varint(head, pos)
-        if value is None:
-            return fields > 0
-        if fields == 0 and not 1 <= value <= 64:
+        if value is None or (fields == 0 and not 1 <= value <= 64):
             return False
         if wire == 2:
             pos += value
+        graph = graph or number == 7
         fields += 1
-    return fields > 1
+    return graph
 
 
 def _varint(data: bytes, pos: int) -> tuple[int | None, int]:

@@ -240,3 +240,8 @@ def test_zip_local_header_name_differing_from_the_directory(scan):
     content[local : local + 8] = b"evil.pkl"  # the local header now disagrees with the central directory
     result = scan(bytes(content), filename="x.zip", kind="other")
     assert "evil.pkl" in finding(result, "archive.malformed").message
+
+
+def test_empty_members_are_fine(scan):
+    content = builders.zip_of({"pkg/__init__.py": b"", "pkg/.gitkeep": b"", "pkg/empty.json": b""})
+    assert scan(content, filename="code.zip", kind="code").verdict == "valid"

@@ -134,3 +134,10 @@ def test_stored_and_deflated_members_are_both_scanned(scan):
     for compression in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
         content = builders.zip_of({"w/x.pkl": builders.os_system_pickle(4)}, compression=compression)
         assert scan(content, filename="b.zip").verdict == "rejected"
+
+
+def test_other_protobufs_are_not_taken_for_onnx(scan):
+    # A TensorFlow saved_model.pb opens like an ONNX model (a small varint in field 1) but has no graph field.
+    saved_model = b"\x08\x01\x12\x0a" + b"\x0a\x08metagrph"
+    result = scan(saved_model, filename="saved_model.pb", kind="other")
+    assert result.format == "unknown"
