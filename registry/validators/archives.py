@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from .context import HEAD_BYTES, TAIL_BYTES, ScanContext, Source, read_up_to
+from .context import HEAD_BYTES, TAIL_BYTES, ScanContext, Source, brief, read_up_to
 from .detect import Detection
 from .documents import parse_json
 from .keras import check_keras_config
@@ -193,7 +193,7 @@ def check_zip(source: Source, ctx: ScanContext, detection: Detection) -> str:
         try:
             archive = zipfile.ZipFile(stream)
         except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError, NotImplementedError) as exc:
-            ctx.error("archive.malformed", f"The ZIP archive cannot be read: {str(exc)[:200]}.")
+            ctx.error("archive.malformed", f"The ZIP archive cannot be read: {brief(exc, 200)}.")
             return "zip"
         with archive:
             ctx.archive_members.append({i.filename for i in archive.infolist() if not i.is_dir()})
@@ -310,7 +310,7 @@ def _zip_member(
         return None
     except (zipfile.BadZipFile, EOFError, OSError, ValueError, zlib.error) as exc:
         code = "archive.truncated" if isinstance(exc, EOFError) else "archive.malformed"
-        ctx.error(code, f"The entry {name!r} cannot be decompressed: {str(exc)[:200]}.")
+        ctx.error(code, f"The entry {name!r} cannot be decompressed: {brief(exc, 200)}.")
         return None
     if measured.size != info.file_size:
         ctx.error(
@@ -381,7 +381,7 @@ def _keras_zip(ctx: ScanContext, archive: zipfile.ZipFile) -> None:
             raw = read_up_to(stream, ctx.limits.max_text_bytes + 1)
         config = parse_json(raw)
     except (ValueError, RecursionError, zipfile.BadZipFile, OSError, EOFError) as exc:
-        ctx.error("keras.config_invalid", f"The Keras config.json cannot be read: {str(exc)[:200]}.")
+        ctx.error("keras.config_invalid", f"The Keras config.json cannot be read: {brief(exc, 200)}.")
         return
     check_keras_config(config, ctx, where="config.json")
 
@@ -424,7 +424,7 @@ def _tar_entries(source: Source, ctx: ScanContext) -> str:
         try:
             archive = tarfile.open(fileobj=stream, mode="r:" if source.seekable else "r|")  # noqa: SIM115
         except (tarfile.TarError, EOFError, OSError, ValueError) as exc:
-            ctx.error("archive.malformed", f"The tar archive cannot be read: {str(exc)[:200]}.")
+            ctx.error("archive.malformed", f"The tar archive cannot be read: {brief(exc, 200)}.")
             return "tar"
         try:
             while True:
@@ -437,7 +437,7 @@ def _tar_entries(source: Source, ctx: ScanContext) -> str:
         except _Stop:
             return "tar"
         except (tarfile.TarError, EOFError, OSError, ValueError) as exc:
-            ctx.error("archive.truncated", f"The tar archive is truncated or damaged: {str(exc)[:200]}.")
+            ctx.error("archive.truncated", f"The tar archive is truncated or damaged: {brief(exc, 200)}.")
             return "tar"
     _tar_end(source, ctx, end)
     return "tar"
@@ -525,7 +525,7 @@ def check_7z(source: Source, ctx: ScanContext) -> str:
             ctx.error("archive.encrypted", "The 7z archive is encrypted and cannot be inspected.")
             return "7z"
         except Exception as exc:  # noqa: BLE001 - py7zr raises many unrelated types on damaged input
-            ctx.error("archive.malformed", f"The 7z archive cannot be read: {type(exc).__name__}: {str(exc)[:200]}.")
+            ctx.error("archive.malformed", f"The 7z archive cannot be read: {type(exc).__name__}: {brief(exc, 200)}.")
             return "7z"
         with archive:
             if archive.needs_password():
@@ -558,7 +558,7 @@ def check_7z(source: Source, ctx: ScanContext) -> str:
             except Exception as exc:  # noqa: BLE001 - CRC errors, unsupported methods, corrupt streams
                 ctx.error(
                     "archive.malformed",
-                    f"The 7z archive cannot be unpacked: {type(exc).__name__}: {str(exc)[:200]}.",
+                    f"The 7z archive cannot be unpacked: {type(exc).__name__}: {brief(exc, 200)}.",
                 )
             finally:
                 ctx.archive_members.pop()
@@ -653,7 +653,7 @@ def check_compressed(source: Source, ctx: ScanContext, kind: str) -> str | None:
         truncated = isinstance(exc, EOFError)
         ctx.error(
             "archive.truncated" if truncated else "archive.malformed",
-            f"The {label} is {'truncated' if truncated else 'damaged'}: {str(exc)[:200]}.",
+            f"The {label} is {'truncated' if truncated else 'damaged'}: {brief(exc, 200)}.",
         )
         return None
     inner = Source(

@@ -41,6 +41,12 @@ def library_version(name: str) -> str:
         return "missing"
 
 
+def brief(text: object, limit: int = 200) -> str:
+    """A library's error message on one line, cut to a length that fits a finding."""
+    flat = " ".join(str(text).split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "\u2026"
+
+
 def read_up_to(stream: BinaryIO, n: int) -> bytes:
     """Read n bytes, or fewer at the end of the stream, however the stream chunks its reads."""
     parts = []
@@ -193,7 +199,7 @@ class ScanContext:
             logger.warning("validator %s crashed", check, exc_info=True)
             self.error(
                 "scan.checker_failed",
-                f"The {check} check could not finish ({type(exc).__name__}: {str(exc)[:200]}); "
+                f"The {check} check could not finish ({type(exc).__name__}: {brief(exc, 200)}); "
                 "the file cannot be accepted without manual inspection.",
             )
         return None

@@ -13,7 +13,7 @@ import codecs
 import json
 import re
 
-from .context import ScanContext, Source, read_up_to
+from .context import ScanContext, Source, brief, read_up_to
 
 CHUNK = 1024 * 1024
 JSON_EXTENSIONS = {".json", ".jsonl", ".ipynb"}
@@ -157,7 +157,7 @@ def _check_yaml(text: str | None, ctx: ScanContext) -> str:
     except yaml.YAMLError as exc:
         if _PYTHON_TAG.search(text):
             ctx.error("yaml.unsafe_tag", "The YAML uses !!python/ tags, which construct Python objects and run code.")
-        ctx.error("yaml.malformed", f"The file is not valid YAML: {str(exc)[:300]}.")
+        ctx.error("yaml.malformed", f"The file is not valid YAML: {brief(exc, 300)}.")
         return "yaml"
     unsafe, custom, duplicates = _walk_yaml(documents)
     for tag in unsafe[:5]:
@@ -180,7 +180,7 @@ def _check_yaml(text: str | None, ctx: ScanContext) -> str:
             for _ in yaml.load_all(text, Loader=loader):  # noqa: S506 - the safe loader
                 pass
         except yaml.YAMLError as exc:
-            ctx.error("yaml.malformed", f"The file is not valid YAML: {str(exc)[:300]}.")
+            ctx.error("yaml.malformed", f"The file is not valid YAML: {brief(exc, 300)}.")
     return "yaml"
 
 

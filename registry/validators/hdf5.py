@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 
-from .context import ScanContext, Source
+from .context import ScanContext, Source, brief
 from .keras import check_keras_config
 
 KERAS_ATTRIBUTES = ("model_config", "training_config")
@@ -36,7 +36,7 @@ def check_hdf5(source: Source, ctx: ScanContext, *, superblock: int | None = 0) 
     except (OSError, ValueError) as exc:
         if stream is not None:
             stream.close()
-        ctx.error("hdf5.unreadable", f"The file is not a readable HDF5 file ({str(exc)[:200]}).")
+        ctx.error("hdf5.unreadable", f"The file is not a readable HDF5 file ({brief(exc, 200)}).")
         return "hdf5"
     try:
         with handle:
@@ -45,7 +45,7 @@ def check_hdf5(source: Source, ctx: ScanContext, *, superblock: int | None = 0) 
                 if attribute in handle.attrs:
                     _check_keras_attribute(handle.attrs[attribute], attribute, ctx)
     except (OSError, RuntimeError, KeyError, ValueError, TypeError) as exc:
-        ctx.error("hdf5.unreadable", f"The HDF5 file is damaged ({str(exc)[:200]}).")
+        ctx.error("hdf5.unreadable", f"The HDF5 file is damaged ({brief(exc, 200)}).")
     finally:
         if stream is not None:
             stream.close()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import ast
 import struct
 
-from .context import ScanContext, Source, read_up_to
+from .context import ScanContext, Source, brief, read_up_to
 from .pickles import scan_embedded_pickle
 
 MAX_HEADER = 10_000  # NumPy's own default limit (max_header_size)
@@ -97,7 +97,7 @@ def _parse_header(raw: bytes, major: int, ctx: ScanContext):
     try:
         dtype = npformat.descr_to_dtype(header["descr"])
     except (TypeError, ValueError) as exc:
-        ctx.error("npy.malformed", f"The NumPy header's dtype is invalid ({str(exc)[:120]}).")
+        ctx.error("npy.malformed", f"The NumPy header's dtype is invalid ({brief(exc, 120)}).")
         return None
     if not isinstance(dtype, np.dtype):
         ctx.error("npy.malformed", "The NumPy header's dtype is invalid.")

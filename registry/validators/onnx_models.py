@@ -13,7 +13,7 @@ from __future__ import annotations
 import posixpath
 import re
 
-from .context import ScanContext, Source, read_up_to
+from .context import ScanContext, Source, brief, read_up_to
 
 STANDARD_DOMAINS = {"", "ai.onnx", "ai.onnx.ml", "ai.onnx.training", "ai.onnx.preview.training"}
 MAX_REPORTED = 5
@@ -37,7 +37,7 @@ def check_onnx(source: Source, ctx: ScanContext, *, siblings: set[str] | None = 
     try:
         model = onnx.load_model_from_string(raw)
     except Exception as exc:  # noqa: BLE001 - protobuf raises its own DecodeError and friends
-        ctx.error("onnx.parse_error", f"The file is not a valid ONNX model ({type(exc).__name__}: {str(exc)[:200]}).")
+        ctx.error("onnx.parse_error", f"The file is not a valid ONNX model ({type(exc).__name__}: {brief(exc, 200)}).")
         return "onnx"
     del raw
 
@@ -82,7 +82,7 @@ def check_onnx(source: Source, ctx: ScanContext, *, siblings: set[str] | None = 
         else:
             onnx.checker.check_model(model, full_check=True)
     except Exception as exc:  # noqa: BLE001 - ValidationError, InferenceError, and C++ errors surfaced as others
-        ctx.error("onnx.checker_failed", f"The ONNX checker rejects the model: {str(exc).strip()[:300]}")
+        ctx.error("onnx.checker_failed", f"The ONNX checker rejects the model: {brief(exc, 300)}")
     return "onnx"
 
 

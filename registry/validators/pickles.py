@@ -16,7 +16,7 @@ import io
 from collections.abc import Iterable
 from typing import BinaryIO
 
-from .context import ScanContext, Source
+from .context import ScanContext, Source, brief
 from .pickle_policy import ALLOWED, DENIED, classify, is_plausible_import
 from .pickle_walk import PickleWalk, walk_pickle
 
@@ -260,6 +260,6 @@ def _fickling(ctx: ScanContext, skeleton: bytes, what: str) -> None:
         if result.analysis_name == "OvertlyBadEval":
             flagged = result.severity >= Severity.LIKELY_OVERTLY_MALICIOUS
         if flagged or result.severity >= Severity.LIKELY_OVERTLY_MALICIOUS:
-            ctx.error("pickle.scanner_flagged", f"fickling flags {what}: {str(result)[:300]}")
+            ctx.error("pickle.scanner_flagged", f"fickling flags {what}: {brief(result, 300)}")
         elif result.analysis_name is None and result.severity >= Severity.LIKELY_UNSAFE:
-            ctx.warning("pickle.scanner_failed", f"fickling could not interpret {what}: {str(result)[:200]}")
+            ctx.warning("pickle.scanner_failed", f"fickling could not interpret {what}: {brief(result, 200)}")
