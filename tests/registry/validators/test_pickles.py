@@ -286,3 +286,23 @@ def test_pickles_too_big_for_the_third_party_scanners_need_review(scan):
     result = scan(pickle.dumps(list(range(500)), protocol=2), filename="m.pkl", limits=Limits(max_scanner_ops=50))
     assert result.verdict == "needs_review"
     assert "picklescan and fickling" in finding(result, "pickle.too_large_for_scanners").message
+
+
+@pytest.mark.parametrize(
+    ("content", "named"),
+    [
+        (b"(S'id'\nios\nsystem\n.", "os.system"),  # INST: import and call in one protocol 0 opcode
+        (b"(cos\nsystem\nS'id'\no.", "os.system"),  # OBJ: class and arguments after a MARK
+        # getattr(__import__('os'), 'system') with everything fetched back from the memo
+        (b"\x80\x04\x8c\x08builtins\x94\x8c\x07getattr\x94\x93\x94\x8c\x08builtins\x94\x8c\n__import__\x94\x93"
+         b"\x8c\x02os\x85R\x8c\x06system\x86R\x8c\x02id\x85R.", "builtins.getattr"),
+        (builders.global_call("pydoc", "locate", "os.system"), "pydoc.locate"),
+        (builders.global_call("pip", "main", "install"), "pip.main"),
+        (builders.global_call("numpy.testing._private.utils", "runstring", "x"), "numpy.testing._private.utils"),
+        (builders.global_call("pkgutil", "resolve_name", "os:system"), "pkgutil.resolve_name"),
+    ],
+)  # fmt: skip
+def test_known_bypass_shapes_are_caught(scan, content, named):
+    result = scan(content, filename="model.pkl")
+    assert result.verdict == "rejected"
+    assert named in " ".join(f.message for f in result.findings if f.code == "pickle.dangerous_global")
