@@ -69,10 +69,11 @@ class Detection:
 
 
 def detect(source: Source, *, extension: str = "") -> Detection:
+    """The format the bytes start as, and every other format they also are."""
     if source.size == 0:
         return Detection("empty")
     head = source.head
-    primary = _by_magic(head, source.size)
+    primary = _by_magic(head)
     found = Detection(primary or "unknown")
 
     zip_end = zip_end_record(source)
@@ -105,17 +106,17 @@ def detect(source: Source, *, extension: str = "") -> Detection:
             primary = "text"
         elif PDF_MAGIC in head[:1024]:
             primary, found.also = "pdf", ["prefix", *found.also]
-        elif extension == ".onnx" or looks_like_onnx(head):
-            primary = "onnx"
+        elif extension == ".onnx":
+            primary = "onnx"  # a name is no proof, but trying the parser gives a precise reason it is not ONNX
         else:
             primary = "unknown"
-    elif primary not in ("pdf",) and PDF_MAGIC in head[1:1024] and primary not in ("text",):
-        found.also.append("pdf")
+    elif primary != "pdf" and PDF_MAGIC in head[1:1024]:
+        found.also.append("pdf")  # PDF readers accept the header anywhere in the first kilobyte
     found.format = primary
     return found
 
 
-def _by_magic(head: bytes, size: int) -> str | None:
+def _by_magic(head: bytes) -> str | None:
     if head.startswith(ZIP_LOCAL) or head.startswith(ZIP_EMPTY):
         return "zip"
     if head.startswith(GZIP_MAGIC):
