@@ -225,6 +225,7 @@ def _zip_members(source: Source, ctx: ScanContext, archive: zipfile.ZipFile, cd_
     headers = source.open()
     try:
         for info in archive.infolist():
+            _count_entry(ctx)
             raw_name = info.orig_filename
             named_ok = names.check(raw_name)
             mode = info.external_attr >> 16
@@ -240,7 +241,6 @@ def _zip_members(source: Source, ctx: ScanContext, archive: zipfile.ZipFile, cd_
                 continue
             if info.is_dir():
                 continue
-            _count_entry(ctx)
             headers.seek(info.header_offset)
             header = read_up_to(headers, 30)
             if len(header) < 30 or header[:4] != LOCAL_HEADER:
@@ -445,6 +445,7 @@ def _tar_entries(source: Source, ctx: ScanContext) -> str:
 
 def _tar_member(source: Source, ctx: ScanContext, archive: tarfile.TarFile, member: tarfile.TarInfo, names: _Names):
     name = member.name
+    _count_entry(ctx)  # every entry, directories included: each costs memory to track
     named_ok = names.check(name)
     if member.issym():
         ctx.error("archive.symlink", f"The entry {name!r} is a symbolic link (to {member.linkname!r}).")
@@ -460,7 +461,6 @@ def _tar_member(source: Source, ctx: ScanContext, archive: tarfile.TarFile, memb
         return
     if not member.isreg():
         return
-    _count_entry(ctx)
     if member.offset_data + member.size > source.size:
         ctx.error("archive.truncated", f"The entry {name!r} runs past the end of the archive; it is truncated.")
         raise _Stop
@@ -535,6 +535,7 @@ def check_7z(source: Source, ctx: ScanContext) -> str:
             safe = True
             try:
                 for entry in archive.files:
+                    _count_entry(ctx)
                     safe = names.check(entry.filename) and safe
                     kind = entry.st_fmt
                     if entry.is_symlink or entry.is_junction:
@@ -543,8 +544,6 @@ def check_7z(source: Source, ctx: ScanContext) -> str:
                     elif entry.is_socket or kind in (stat.S_IFCHR, stat.S_IFBLK, stat.S_IFIFO, stat.S_IFSOCK):
                         ctx.error("archive.special_file", f"The entry {entry.filename!r} is a device, pipe or socket.")
                         safe = False
-                    elif not entry.is_directory:
-                        _count_entry(ctx)
             except _Stop:
                 return "7z"
             if not safe:

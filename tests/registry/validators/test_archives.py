@@ -245,3 +245,11 @@ def test_zip_local_header_name_differing_from_the_directory(scan):
 def test_empty_members_are_fine(scan):
     content = builders.zip_of({"pkg/__init__.py": b"", "pkg/.gitkeep": b"", "pkg/empty.json": b""})
     assert scan(content, filename="code.zip", kind="code").verdict == "valid"
+
+
+def test_directory_entries_count_towards_the_entry_limit(scan):
+    members = [tarfile.TarInfo(f"d{i}") for i in range(20)]
+    for member in members:
+        member.type = tarfile.DIRTYPE
+    result = scan(builders.tar_of(members), filename="x.tar", kind="other", limits=Limits(max_archive_entries=10))
+    assert "archive.too_many_entries" in codes(result)
