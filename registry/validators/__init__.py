@@ -1,55 +1,25 @@
-"""Artifact format detection and safety scanning (interim: hashing and checksum checks only; the full
-scanner lands with the validators work)."""
+"""Artifact format detection and safety scanning: pure functions over a file on disk, no database.
 
-from __future__ import annotations
+    result = scan_file(path, filename="model.safetensors", kind="weights", declared_sha256=None)
+    result.verdict   # "valid" | "needs_review" | "rejected"
+    result.findings  # (Finding(severity, code, message), ...); codes are listed in FINDING_CODES
 
-import hashlib
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
+How a verdict is reached:
+- Any error rejects; otherwise any warning sends the file to a reviewer; otherwise it is valid. A checker that
+  crashes, a stream that cannot be parsed and a polyglot are errors; a scanner that cannot decide (a budget
+  ran out, a third-party scanner failed) is a warning. Nothing undecided is ever valid.
+- The format comes from the content. The extension is a hint: it chooses between readings of the same bytes
+  (JSON or YAML or Markdown) and it must not contradict the content (`filenames.EXTENSION_FORMATS`).
+- Unknown content is rejected for weights, config and tokenizer artifacts (they must be loadable by known
+  tools) and reviewed for code, documentation, evaluation reports and other artifacts.
+- Pickles: denied imports reject, imports beyond tensor/array rebuilding (scikit-learn, XGBoost, custom
+  classes) need review, see `pickle_policy`.
 
-SCANNER_VERSION = "0"
+`scan.py` makes the single pass over the file and dispatches; `detect.py` identifies formats; one module per
+format family holds its checks. SCANNER_VERSION changes whenever a rule does.
+"""
 
+from .results import FINDING_CODES, SCANNER_VERSION, Finding, Limits, ScanResult
+from .scan import scan_file
 
-@dataclass(frozen=True)
-class Finding:
-    severity: str
-    code: str
-    message: str
-
-    def as_dict(self) -> dict:
-        return asdict(self)
-
-
-@dataclass(frozen=True)
-class ScanResult:
-    format: str
-    verdict: str
-    findings: tuple[Finding, ...]
-    sha256: str
-    size: int
-    scanners: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Limits:
-    chunk_bytes: int = 8 * 1024 * 1024
-
-
-def scan_file(path, *, filename: str, kind: str, declared_sha256: str | None = None, limits: Limits = Limits()):
-    digest, size = hashlib.sha256(), 0
-    buffer = bytearray(limits.chunk_bytes)
-    view = memoryview(buffer)
-    with Path(path).open("rb", buffering=0) as handle:
-        while read := handle.readinto(buffer):
-            digest.update(view[:read])
-            size += read
-    sha = digest.hexdigest()
-    findings = []
-    if size == 0:
-        findings.append(Finding("error", "file.empty", "The file is empty."))
-    if declared_sha256 and declared_sha256 != sha:
-        findings.append(
-            Finding("error", "checksum.mismatch", f"Declared SHA-256 {declared_sha256} but the file is {sha}.")
-        )
-    verdict = "rejected" if any(f.severity == "error" for f in findings) else "valid"
-    return ScanResult("unknown", verdict, tuple(findings), sha, size, {"arbiter": SCANNER_VERSION})
+__all__ = ["FINDING_CODES", "SCANNER_VERSION", "Finding", "Limits", "ScanResult", "scan_file"]

@@ -129,7 +129,16 @@ def test_validation_attempts_are_bounded(client, version, settings):
 
 
 @pytest.mark.parametrize(
-    "filename", ["../../etc/passwd", "dir/model.bin", "model\x00.bin", "evil\nname.bin", ".hidden", "C:evil.bin"]
+    "filename",
+    [
+        "../../etc/passwd",
+        "dir/model.bin",
+        "model\x00.bin",
+        "evil\nname.bin",
+        ".hidden",
+        "C:evil.bin",
+        "evil\u202efdp.exe",
+    ],
 )
 def test_hostile_filenames_are_refused_and_nothing_is_stored(client, owner, version, artifact_storage, filename):
     response = client.post(
