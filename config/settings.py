@@ -219,6 +219,22 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 CELERY_BROKER_CONNECTION_TIMEOUT = 3
 CELERY_TIMEZONE = TIME_ZONE
 
+# --- Cache ---------------------------------------------------------------------------------------
+# API throttle counters live here, so every process must share it: Redis (Django's built-in backend) when
+# CACHE_URL or REDIS_URL is set, this process's memory otherwise (fine for one development server).
+CACHE_URL = env("CACHE_URL", default=REDIS_URL)
+if CACHE_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": CACHE_URL,
+            "KEY_PREFIX": "arbiter",
+            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "arbiter"}}
+
 # --- Email ---------------------------------------------------------------------------------------
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
@@ -230,7 +246,21 @@ REST_FRAMEWORK = {
         "registry.authentication.BearerTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PERMISSION_CLASSES": ["registry.api.throttling.ThrottledIsAuthenticated"],
+    # Per token (or per signed-in user), per address for anonymous requests and failed tokens, and a
+    # tighter `uploads` scope that upload views opt into with `throttle_scope = "uploads"`.
+    "DEFAULT_THROTTLE_CLASSES": [
+        "registry.api.throttling.AnonymousThrottle",
+        "registry.api.throttling.ClientThrottle",
+        "registry.api.throttling.ScopedThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env("API_THROTTLE_ANON", default="60/minute"),
+        "user": env("API_THROTTLE_USER", default="1200/minute"),
+        "uploads": env("API_THROTTLE_UPLOADS", default="60/minute"),
+    },
+    # Client addresses come from REMOTE_ADDR only: X-Forwarded-For is client-controlled (see client_ip).
+    "NUM_PROXIES": 0,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "registry.api.pagination.PageNumberPagination",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
