@@ -14,9 +14,18 @@ from rest_framework.test import APIClient
 import tests.permission_matrix as matrix
 from registry import services
 from registry.choices import Visibility
+from registry.models import ApiToken
 from registry.permissions import Action, Role
+from tests.conftest import bearer
 from tests.factories import make_model, make_user, make_version
-from tests.permission_matrix import MODEL_ACTORS, PERSONAS, SEES_RESTRICTED, Endpoint
+from tests.permission_matrix import (
+    MODEL_ACTORS,
+    PERSONAS,
+    SEES_RESTRICTED,
+    TOKEN_OWNER,
+    TOKEN_PERSONAS,
+    Endpoint,
+)
 
 ENDPOINTS: list[Endpoint] = [
     row
@@ -73,6 +82,17 @@ def expected_status(endpoint: Endpoint, persona: str, visibility: str) -> int:
     return endpoint.ok if allowed else 403
 
 
+def expected_token_status(endpoint: Endpoint, persona: str, visibility: str) -> int:
+    """A token answers as its owner would, narrowed by its scopes and its model restriction."""
+    spec = TOKEN_PERSONAS[persona]
+    if spec.other_model and endpoint.model_scoped:
+        return 404
+    as_owner = expected_status(endpoint, TOKEN_OWNER, visibility)
+    if as_owner == 404:
+        return 404
+    return as_owner if ApiToken(scopes=list(spec.scopes)).has_scope(endpoint.needed_scope) else 403
+
+
 @pytest.fixture
 def world(owner, teammate, outsider, reviewer, risk_officer, auditor, viewer, administrator, team_alpha):
     nobody = make_user("nobody")
@@ -108,7 +128,7 @@ def _kwargs(endpoint: Endpoint, ctx: dict, visibility: str, user) -> dict[str, A
         kwargs["version"] = 1
     if endpoint.url_kwargs is not None:
         kwargs.update(endpoint.url_kwargs(ctx, visibility, user))
-    if "<str:prefix>" in route:
+    if "<str:prefix>" in route and "prefix" not in kwargs:
         if user is None:
             kwargs["prefix"] = "arb_00000000"
         else:
@@ -130,25 +150,52 @@ def _route(name: str):
     raise LookupError(name)
 
 
+def _visibilities(endpoint: Endpoint) -> tuple[str, ...]:
+    return (Visibility.INTERNAL, Visibility.RESTRICTED) if endpoint.model_scoped else ("-",)
+
+
 CASES = [
     pytest.param(endpoint, persona, visibility, id=f"{endpoint.method}-{endpoint.name}-{persona}-{visibility}")
     for endpoint in ENDPOINTS
     for persona in PERSONAS
-    for visibility in ((Visibility.INTERNAL, Visibility.RESTRICTED) if endpoint.model_scoped else ("-",))
+    for visibility in _visibilities(endpoint)
+] + [
+    # Tokens are for the API; a model-restricted token is checked where a model is at stake.
+    pytest.param(endpoint, persona, visibility, id=f"{endpoint.method}-{endpoint.name}-{persona}-{visibility}")
+    for endpoint in ENDPOINTS
+    if endpoint.api
+    for persona, spec in TOKEN_PERSONAS.items()
+    if endpoint.model_scoped or not spec.other_model
+    for visibility in _visibilities(endpoint)
 ]
+
+
+def _token_client(world, persona: str) -> APIClient:
+    spec = TOKEN_PERSONAS[persona]
+    owner = world["people"][TOKEN_OWNER]
+    model = make_model(owner, name="elsewhere") if spec.other_model else None
+    _, secret = services.token_create(actor=owner, user=owner, name=persona, scopes=spec.scopes, model=model)
+    client = APIClient()
+    client.credentials(**bearer(secret))
+    return client
 
 
 @pytest.mark.parametrize(("endpoint", "persona", "visibility"), CASES)
 def test_permission_matrix(world, endpoint, persona, visibility):
-    user = world["people"].get(persona)
+    if persona in TOKEN_PERSONAS:
+        user = world["people"][TOKEN_OWNER]
+        client = _token_client(world, persona)
+        expected = expected_token_status(endpoint, persona, visibility)
+    else:
+        user = world["people"].get(persona)
+        client = APIClient() if endpoint.api else Client()
+        if user is not None:
+            client.force_login(user)
+        expected = expected_status(endpoint, persona, visibility)
     url = reverse(endpoint.name, kwargs=_kwargs(endpoint, world, visibility, user))
-    client = APIClient() if endpoint.api else Client()
-    if user is not None:
-        client.force_login(user)
     data = endpoint.data(world) if callable(endpoint.data) else endpoint.data
     call = getattr(client, endpoint.method)
     response = call(url, data, format="json") if endpoint.api and endpoint.method != "get" else call(url, data)
-    expected = expected_status(endpoint, persona, visibility)
     assert response.status_code == expected, (
         f"{endpoint.method.upper()} {url} as {persona}: expected {expected}, got {response.status_code}"
         f" {getattr(response, 'content', b'')[:300]!r}"
