@@ -15,7 +15,7 @@ def navigation(request):
     items = []
     if permissions.can_read_audit_trail(user):
         items.append({"label": "Audit trail", "url": reverse("governance:audit-log"), "section": "audit"})
-    if permissions.is_administrator(user):
+    if permissions.is_administrator(user) or permissions.has_role(user, permissions.Role.AUDITOR):
         items.append({"label": "Teams", "url": reverse("registry:teams"), "section": "teams"})
         items.append(
             {"label": "Service accounts", "url": reverse("registry:service-accounts"), "section": "service-accounts"}

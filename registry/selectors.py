@@ -11,7 +11,6 @@ from django.db.models import Prefetch, QuerySet
 from django.http import Http404
 
 from registry import permissions
-from registry.choices import TokenScope
 from registry.filters import ModelFilter
 from registry.models import (
     ApiToken,
@@ -104,15 +103,15 @@ def access_list(*, user, model: RegisteredModel) -> dict[str, list]:
     }
 
 
-def _require_administrator(user, what: str) -> None:
-    if not permissions.is_administrator(user):
+def _require_overseer(user, what: str) -> None:
+    """Administrators manage teams and service accounts; auditors read them (they read everything)."""
+    if not (permissions.is_administrator(user) or permissions.has_role(user, permissions.Role.AUDITOR)):
         raise PermissionDenied(f"{what} are managed by administrators.")
-    permissions.require_scope(user, TokenScope.ADMIN, f"manage {what.lower()}")
 
 
 def service_account_list(*, user) -> QuerySet:
-    """Every service account with its creator and roles (administrators only)."""
-    _require_administrator(user, "Service accounts")
+    """Every service account with its creator and roles (administrators and auditors)."""
+    _require_overseer(user, "Service accounts")
     return (
         ServiceAccount.objects.select_related("user", "created_by")
         .prefetch_related("user__groups")
@@ -128,8 +127,8 @@ def service_account_get(*, user, username: str) -> ServiceAccount:
 
 
 def team_list(*, user) -> QuerySet:
-    """Every team with its members (administrators only)."""
-    _require_administrator(user, "Teams")
+    """Every team with its members (administrators and auditors)."""
+    _require_overseer(user, "Teams")
     members = Prefetch("group__user_set", queryset=User.objects.order_by("username").select_related("service_account"))
     return Team.objects.select_related("group").prefetch_related(members).order_by("name")
 

@@ -309,7 +309,9 @@ def token_revoke(request, prefix):
 @require_http_methods(["GET", "POST"])
 def service_accounts(request):
     accounts = selectors.service_account_list(user=request.user)
-    form = ServiceAccountForm(request.POST or None)
+    form = ServiceAccountForm(request.POST or None) if permissions.is_administrator(request.user) else None
+    if request.method == "POST" and form is None:
+        raise PermissionDenied("Only administrators create service accounts.")
     if request.method == "POST" and form.is_valid():
         try:
             account = services.service_account_create(actor=request.user, **form.cleaned_data)
@@ -324,7 +326,9 @@ def service_accounts(request):
 @require_http_methods(["GET", "POST"])
 def service_account_detail(request, username):
     account = selectors.service_account_get(user=request.user, username=username)
-    form = TokenForm(request.POST or None, owner=account.user)
+    form = TokenForm(request.POST or None, owner=account.user) if permissions.is_administrator(request.user) else None
+    if request.method == "POST" and form is None:
+        raise PermissionDenied("Only administrators issue tokens for service accounts.")
     new_secret = None
     if request.method == "POST" and form.is_valid():
         new_secret = _token_create_from(request, form, owner=account.user)
@@ -359,7 +363,9 @@ def service_account_token_revoke(request, username, prefix):
 @require_http_methods(["GET", "POST"])
 def teams(request):
     team_list = selectors.team_list(user=request.user)
-    form = TeamForm(request.POST or None)
+    form = TeamForm(request.POST or None) if permissions.is_administrator(request.user) else None
+    if request.method == "POST" and form is None:
+        raise PermissionDenied("Only administrators create teams.")
     if request.method == "POST" and form.is_valid():
         try:
             team = services.team_create(actor=request.user, **form.cleaned_data)
@@ -374,7 +380,9 @@ def teams(request):
 @require_http_methods(["GET", "POST"])
 def team_detail(request, slug):
     team = selectors.team_get(user=request.user, slug=slug)
-    form = TeamMemberForm(request.POST or None)
+    form = TeamMemberForm(request.POST or None) if permissions.is_administrator(request.user) else None
+    if request.method == "POST" and form is None:
+        raise PermissionDenied("Only administrators manage team members.")
     if request.method == "POST" and form.is_valid():
         try:
             services.team_member_add(actor=request.user, team=team, user=form.cleaned_data["username"])

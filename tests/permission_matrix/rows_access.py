@@ -12,6 +12,11 @@ def _admin_only(persona: str) -> bool:
     return persona in ADMINISTRATORS
 
 
+def _admin_or_auditor(persona: str) -> bool:
+    """Auditors read everything, the administrators' pages included; they change nothing."""
+    return persona in ADMINISTRATORS or persona == "auditor"
+
+
 def _service_account(ctx: dict, visibility: str, user) -> dict:
     account = services.service_account_create(actor=None, username="matrix-pipeline")
     return {"username": account.user.get_username()}
@@ -58,7 +63,7 @@ ROWS = [
     Endpoint("registry:version-create", "post", Action.CHANGE, ok=302, data={"description": "new"}),
     Endpoint("registry:version-edit", "post", Action.CHANGE, ok=302, data={"description": "edited", "tags": ""}),
     # --- browser: administrators' pages ------------------------------------------------------------------
-    Endpoint("registry:service-accounts", action=_admin_only, model_scoped=False),
+    Endpoint("registry:service-accounts", action=_admin_or_auditor, model_scoped=False),
     Endpoint(
         "registry:service-accounts",
         "post",
@@ -67,7 +72,9 @@ ROWS = [
         model_scoped=False,
         data={"username": "new-pipeline", "roles": ["Model Owner"]},
     ),
-    Endpoint("registry:service-account-detail", action=_admin_only, model_scoped=False, url_kwargs=_service_account),
+    Endpoint(
+        "registry:service-account-detail", action=_admin_or_auditor, model_scoped=False, url_kwargs=_service_account
+    ),
     Endpoint(
         "registry:service-account-detail",
         "post",
@@ -84,9 +91,9 @@ ROWS = [
         model_scoped=False,
         url_kwargs=_service_account_token,
     ),
-    Endpoint("registry:teams", action=_admin_only, model_scoped=False),
+    Endpoint("registry:teams", action=_admin_or_auditor, model_scoped=False),
     Endpoint("registry:teams", "post", action=_admin_only, ok=302, model_scoped=False, data={"name": "Gamma"}),
-    Endpoint("registry:team-detail", action=_admin_only, model_scoped=False, url_kwargs=_team),
+    Endpoint("registry:team-detail", action=_admin_or_auditor, model_scoped=False, url_kwargs=_team),
     Endpoint(
         "registry:team-detail",
         "post",

@@ -15,9 +15,9 @@ import tests.permission_matrix as matrix
 from registry import services
 from registry.choices import Visibility
 from registry.models import ApiToken
-from registry.permissions import Action, Role
+from registry.permissions import Action
 from tests.conftest import bearer
-from tests.factories import make_model, make_user, make_version
+from tests.factories import make_model
 from tests.permission_matrix import (
     MODEL_ACTORS,
     PERSONAS,
@@ -91,31 +91,6 @@ def expected_token_status(endpoint: Endpoint, persona: str, visibility: str) -> 
     if as_owner == 404:
         return 404
     return as_owner if ApiToken(scopes=list(spec.scopes)).has_scope(endpoint.needed_scope) else 403
-
-
-@pytest.fixture
-def world(owner, teammate, outsider, reviewer, risk_officer, auditor, viewer, administrator, team_alpha):
-    nobody = make_user("nobody")
-    people = {
-        "owner": owner,
-        "teammate": teammate,
-        "outsider": outsider,
-        "reviewer": reviewer,
-        "risk_officer": risk_officer,
-        "auditor": auditor,
-        "viewer": viewer,
-        "administrator": administrator,
-        "nobody": nobody,
-    }
-    models = {}
-    for visibility, name in ((Visibility.INTERNAL, "open"), (Visibility.RESTRICTED, "secret")):
-        model = make_model(owner, name=name, visibility=visibility, team=team_alpha)
-        make_version(owner, model)
-        models[visibility] = model
-    other = make_user("grantee", roles=[Role.VIEWER])
-    for model in models.values():
-        services.access_grant(actor=owner, model=model, grantee=other, actions=[Action.VIEW])
-    return {"people": people, "models": models, "other": other}
 
 
 def _kwargs(endpoint: Endpoint, ctx: dict, visibility: str, user) -> dict[str, Any]:
