@@ -231,8 +231,6 @@ def _grant_row(grantee, codenames) -> dict:
     ),
 )
 class ModelAccess(ModelScopedMixin, APIView):
-    pagination_class = None
-
     def get(self, request, name):
         grants = selectors.access_list(user=request.user, model=self.get_model())
         rows = [_grant_row(team, codes) for team, codes in grants["teams"]]
