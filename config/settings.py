@@ -79,6 +79,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "governance.audit.RequestContextMiddleware",
+    "registry.middleware.DomainErrorMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
 
@@ -162,7 +163,16 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 Path(STATIC_ROOT).mkdir(parents=True, exist_ok=True)  # whitenoise expects it, even before collectstatic
 WHITENOISE_USE_FINDERS = DEBUG
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=VAR_DIR / "media")
+# Uploads stream to temporary files in 4 MiB chunks, never into memory, and stop at ARTIFACT_MAX_BYTES.
 FILE_UPLOAD_TEMP_DIR = env("FILE_UPLOAD_TEMP_DIR", default=None)
+FILE_UPLOAD_MAX_MEMORY_SIZE = 0
+FILE_UPLOAD_HANDLERS = ["registry.uploads.SizeLimitedUploadHandler"]
+ARTIFACT_MAX_BYTES = env.int("ARTIFACT_MAX_BYTES", default=50 * 1024**3)
+ARTIFACT_UPLOAD_CHUNK_BYTES = 4 * 1024 * 1024
+ARTIFACT_MAX_ATTEMPTS = env.int("ARTIFACT_MAX_ATTEMPTS", default=3)
+# Artifacts still pending (broker down at upload) or stuck validating are re-enqueued after these delays.
+ARTIFACT_REQUEUE_AFTER_SECONDS = env.int("ARTIFACT_REQUEUE_AFTER_SECONDS", default=180)
+ARTIFACT_STALE_VALIDATION_SECONDS = env.int("ARTIFACT_STALE_VALIDATION_SECONDS", default=3600)
 
 # Where artifact blobs live. Empty: the local filesystem under MEDIA_ROOT. `s3://bucket/prefix`: S3
 # (credentials from the usual AWS_* variables, AWS_S3_ENDPOINT_URL for S3-compatible stores).
@@ -218,6 +228,17 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 }
 CELERY_BROKER_CONNECTION_TIMEOUT = 3
 CELERY_TIMEZONE = TIME_ZONE
+CELERY_TASK_DEFAULT_QUEUE = env("CELERY_QUEUE", default="celery")
+CELERY_BEAT_SCHEDULE = {
+    "artifacts-requeue": {
+        "task": "registry.tasks.requeue_stale_artifacts",
+        "schedule": env.int("ARTIFACT_REQUEUE_EVERY_SECONDS", default=60),
+    },
+    "artifacts-scrub": {
+        "task": "registry.tasks.scrub_artifacts",
+        "schedule": env.int("ARTIFACT_SCRUB_EVERY_SECONDS", default=24 * 3600),
+    },
+}
 
 # --- Cache ---------------------------------------------------------------------------------------
 # API throttle counters live here, so every process must share it: Redis (Django's built-in backend) when
@@ -247,17 +268,16 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["registry.api.throttling.ThrottledIsAuthenticated"],
-    # Per token (or per signed-in user), per address for anonymous requests and failed tokens, and a
-    # tighter `uploads` scope that upload views opt into with `throttle_scope = "uploads"`.
+    # Per token (or per signed-in user), per address for anonymous requests and failed tokens. Upload views
+    # use registry.api.throttling.UPLOAD_THROTTLES instead: the tighter `uploads` rate.
     "DEFAULT_THROTTLE_CLASSES": [
         "registry.api.throttling.AnonymousThrottle",
         "registry.api.throttling.ClientThrottle",
-        "registry.api.throttling.ScopedThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
-        "anon": env("API_THROTTLE_ANON", default="60/minute"),
-        "user": env("API_THROTTLE_USER", default="1200/minute"),
-        "uploads": env("API_THROTTLE_UPLOADS", default="60/minute"),
+        "anon": env("THROTTLE_ANON", default="60/minute"),
+        "user": env("THROTTLE_USER", default="1200/minute"),
+        "uploads": env("THROTTLE_UPLOADS", default="120/hour"),
     },
     # Client addresses come from REMOTE_ADDR only: X-Forwarded-For is client-controlled (see client_ip).
     "NUM_PROXIES": 0,

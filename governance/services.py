@@ -7,7 +7,8 @@ from django.db import transaction
 
 from registry import permissions
 from registry import services as registry_services
-from registry.choices import Stage
+from registry.choices import ArtifactStatus, Stage
+from registry.exceptions import Conflict
 from registry.models import ModelVersion
 from registry.permissions import Action
 
@@ -33,10 +34,23 @@ def alias_set(*, actor, model, name: str, version: ModelVersion):
     )
 
 
+def _artifact_gate(version: ModelVersion) -> None:
+    """A version leaves development only when every one of its files was validated as safe."""
+    blocking = [a for a in version.artifacts.order_by("filename") if a.status != ArtifactStatus.VALID]
+    if blocking:
+        listed = "; ".join(f"{a.filename} is {a.get_status_display().lower()}" for a in blocking)
+        raise Conflict(
+            f"v{version.version} cannot leave development until all its files are valid: {listed}.",
+            code="artifacts_not_valid",
+        )
+
+
 @transaction.atomic
 def version_transition(*, actor, version: ModelVersion, stage: str, justification: str = "") -> ModelVersion:
     """Move a version through its lifecycle after checking who asks and whether the move is allowed."""
     permissions.require(actor, Action.CHANGE, version)
+    if version.stage == Stage.DEVELOPMENT and stage in (Stage.STAGING, Stage.PRODUCTION):
+        _artifact_gate(version)
     gate_decision = _production_gate(actor=actor, version=version) if stage == Stage.PRODUCTION else None
     return registry_services.version_stage_apply(
         actor=actor, version=version, stage=stage, gate_decision=gate_decision, reason=justification

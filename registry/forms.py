@@ -10,7 +10,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import AuthenticationForm
 
 from registry import permissions
-from registry.choices import Framework, Stage, TaskType, TokenScope, Visibility
+from registry.choices import ArtifactKind, Framework, Stage, TaskType, TokenScope, Visibility
 from registry.exceptions import DomainError
 from registry.models import RegisteredModel, Team, model_name_validator
 
@@ -206,6 +206,17 @@ class VersionForm(BootstrapFormMixin, forms.Form):
     training_data = LinesField(required=False, label="Training data", help_text="One dataset URI per line.")
     metrics = MetricsField(required=False, help_text="One per line: name, value[, dataset[, split]].")
     tags = KeyValueField(required=False, help_text="One key=value per line.")
+
+
+class ArtifactUploadForm(BootstrapFormMixin, forms.Form):
+    file = forms.FileField(help_text="Weights, configuration, tokenizer, code or documentation.")
+    kind = forms.ChoiceField(choices=ArtifactKind.choices, initial=ArtifactKind.WEIGHTS)
+    sha256 = forms.CharField(
+        required=False,
+        label="Expected SHA-256 (optional)",
+        max_length=64,
+        help_text="If given, a file whose digest differs is rejected.",
+    )
 
 
 class TransitionForm(BootstrapFormMixin, forms.Form):

@@ -13,7 +13,16 @@ from django.urls import reverse
 from django.utils import timezone
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
-from registry.choices import Framework, RiskTier, Stage, TaskType, TokenScope, Visibility
+from registry.choices import (
+    ArtifactKind,
+    ArtifactStatus,
+    Framework,
+    RiskTier,
+    Stage,
+    TaskType,
+    TokenScope,
+    Visibility,
+)
 
 MODEL_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$"
 model_name_validator = RegexValidator(
@@ -180,6 +189,56 @@ class Metric(models.Model):
     def __str__(self) -> str:
         where = "/".join(p for p in (self.dataset, self.split) if p)
         return f"{self.name}={self.value:g}" + (f" ({where})" if where else "")
+
+
+class Artifact(models.Model):
+    """A file of a model version: weights, configs, docs. Stored once, by content, and checked by a worker.
+
+    The upload lands under `uploads/<uuid>`; the validation task hashes and scans it, then moves it to
+    `blobs/sha256/<aa>/<digest>` (identical files share one blob; a blob is never overwritten). The database
+    row is the source of truth for the artifact's state, moved forward only by conditional updates.
+    """
+
+    version = models.ForeignKey(ModelVersion, on_delete=models.CASCADE, related_name="artifacts")
+    kind = models.CharField(max_length=30, choices=ArtifactKind.choices, default=ArtifactKind.OTHER)
+    filename = models.CharField(max_length=255)
+    size = models.BigIntegerField(null=True, blank=True)
+    sha256 = models.CharField(max_length=64, blank=True, db_index=True)
+    declared_sha256 = models.CharField(max_length=64, blank=True)
+    format = models.CharField(max_length=32, blank=True)
+    status = models.CharField(max_length=20, choices=ArtifactStatus.choices, default=ArtifactStatus.PENDING)
+    findings = models.JSONField(default=list, blank=True)
+    scanners = models.JSONField(default=dict, blank=True)
+    storage_key = models.CharField(max_length=500)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+", editable=False
+    )
+    uploaded_at = models.DateTimeField(default=timezone.now, editable=False)
+    status_changed_at = models.DateTimeField(default=timezone.now, editable=False)
+    validated_at = models.DateTimeField(null=True, blank=True, editable=False)
+    verified_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    registered_model_path = "version__model"
+    audit_type = "artifact"
+
+    class Meta:
+        ordering = ["version", "filename"]
+        constraints = [
+            models.UniqueConstraint(fields=["version", "filename"], name="artifact_filename_unique_per_version")
+        ]
+        indexes = [models.Index(fields=["status", "status_changed_at"], name="artifact_status_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.version} {self.filename}"
+
+    @property
+    def audit_model(self) -> RegisteredModel:
+        return self.version.model
+
+    @property
+    def in_progress(self) -> bool:
+        return self.status in (ArtifactStatus.PENDING, ArtifactStatus.VALIDATING)
 
 
 ALIAS_PATTERN = r"^(?!v\d+$)(?!latest$)[A-Za-z0-9_-]{1,64}$"

@@ -14,6 +14,7 @@ from registry import permissions
 from registry.filters import ModelFilter
 from registry.models import (
     ApiToken,
+    Artifact,
     Metric,
     ModelVersion,
     RegisteredModel,
@@ -48,6 +49,13 @@ def _metrics_prefetch() -> Prefetch:
     return Prefetch("metrics", queryset=Metric.objects.order_by("name", "dataset", "split"))
 
 
+def _artifacts_prefetch() -> Prefetch:
+    return Prefetch(
+        "artifacts",
+        queryset=Artifact.objects.select_related("uploaded_by", "version__model").order_by("filename"),
+    )
+
+
 def version_list(*, user, model: RegisteredModel) -> QuerySet:
     """A model's versions, newest first, with their metrics (two queries however many versions)."""
     permissions.require(user, Action.VIEW, model)
@@ -62,13 +70,25 @@ def version_get(*, user, model: RegisteredModel, version: int | str, action: Act
     permissions.require(user, Action.VIEW, model)
     found = (
         model.versions.select_related("created_by", "model", "model__owner")
-        .prefetch_related(_metrics_prefetch())
+        .prefetch_related(_metrics_prefetch(), _artifacts_prefetch())
         .filter(version=number)
         .first()
     )
     if found is None:
         raise Http404(f"'{model.name}' has no version {number}.")
     permissions.require(user, action, found)
+    return found
+
+
+def artifact_list(*, user, version: ModelVersion) -> QuerySet:
+    permissions.require(user, Action.VIEW, version)
+    return version.artifacts.select_related("uploaded_by", "version__model").order_by("filename")
+
+
+def artifact_get(*, user, version: ModelVersion, artifact_id: int | str) -> Artifact:
+    found = artifact_list(user=user, version=version).filter(pk=artifact_id).first()
+    if found is None:
+        raise Http404(f"v{version.version} of '{version.model.name}' has no artifact {artifact_id}.")
     return found
 
 

@@ -7,6 +7,7 @@ of them holds a business rule of its own. `actor=None` means the system (a Celer
 
 from __future__ import annotations
 
+import logging
 import math
 import secrets
 from collections.abc import Iterable, Mapping
@@ -18,17 +19,19 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.text import slugify
 from guardian.shortcuts import assign_perm, remove_perm
 
 from governance.audit import audit_record, diff, snapshot
-from registry import permissions
+from registry import blobstore, permissions, uploads
 from registry.authentication import TOKEN_PREFIX, hash_secret
-from registry.choices import RiskTier, Stage, TokenScope
+from registry.choices import ArtifactKind, ArtifactStatus, RiskTier, Stage, TokenScope
 from registry.exceptions import Conflict, InvalidInput, NotFound
 from registry.models import (
     ApiToken,
+    Artifact,
     Metric,
     ModelAlias,
     ModelVersion,
@@ -40,6 +43,7 @@ from registry.models import (
     alias_name_validator,
 )
 from registry.permissions import Action
+from registry.validators import scan_file
 
 User = get_user_model()
 
@@ -871,3 +875,276 @@ def service_account_create(
         changes={"username": username, "roles": role_names, "teams": [team.slug for team in team_list]},
     )
     return account
+
+
+# --- Artifacts ---------------------------------------------------------------------------------------------
+
+logger = logging.getLogger(__name__)
+
+
+def artifact_upload(
+    *,
+    actor,
+    version: ModelVersion,
+    uploaded_file,
+    filename: str,
+    kind: str = ArtifactKind.OTHER,
+    declared_sha256: str | None = None,
+) -> Artifact:
+    """Store an uploaded file and register it as a pending artifact of `version`; validation is enqueued
+    once the row is committed. The file is stored before the transaction and deleted if it fails, so a
+    failed upload leaves no blob behind. Not to be called inside an outer transaction."""
+    permissions.require(actor, Action.UPLOAD, version)
+    if version.metadata_frozen:
+        raise Conflict(
+            f"v{version.version} has left development: its files can never change. Register a new version.",
+            code="version_frozen",
+        )
+    filename = uploads.sanitize_filename(filename)
+    declared = uploads.validate_declared_sha256(declared_sha256)
+    if kind not in ArtifactKind.values:
+        raise InvalidInput(f"Unknown artifact kind '{kind}'.", fields={"kind": [f"One of {ArtifactKind.values}."]})
+    if Artifact.objects.filter(version=version, filename=filename).exists():
+        raise Conflict(
+            f"v{version.version} already has a file named '{filename}'. Delete it first to replace it.",
+            code="duplicate_filename",
+            fields={"filename": ["Already uploaded."]},
+        )
+    size = uploaded_file.size
+    key = blobstore.save_upload(uploaded_file)
+    try:
+        with transaction.atomic():
+            ModelVersion.objects.select_for_update().get(pk=version.pk)  # serialise with stage changes
+            artifact = Artifact.objects.create(
+                version=version,
+                kind=kind,
+                filename=filename,
+                size=size,
+                declared_sha256=declared,
+                storage_key=key,
+                uploaded_by=actor,
+            )
+            audit_record(
+                actor=actor,
+                action="artifact.uploaded",
+                target=artifact,
+                changes={"filename": filename, "kind": kind, "size": size, "declared_sha256": declared or None},
+            )
+            transaction.on_commit(lambda: enqueue_validation(artifact.pk))
+    except IntegrityError as exc:
+        blobstore.delete(key)
+        raise Conflict(f"v{version.version} already has a file named '{filename}'.", code="duplicate_filename") from exc
+    except BaseException:
+        blobstore.delete(key)
+        raise
+    return artifact
+
+
+def enqueue_validation(artifact_id: int) -> bool:
+    """Hand an artifact to the workers. If the broker is unreachable the artifact simply stays pending: the
+    periodic sweep (and `manage.py artifacts requeue`) enqueues it again later."""
+    from registry.tasks import validate_artifact
+
+    try:
+        validate_artifact.apply_async((artifact_id,), retry=False)
+    except Exception:  # noqa: BLE001  (any broker failure: the sweep will retry)
+        logger.warning("could not enqueue validation of artifact %s; it stays pending for the sweep", artifact_id)
+        return False
+    return True
+
+
+def _claim_for_validation(artifact_id: int) -> Artifact | None:
+    """Move an artifact to `validating` with one conditional UPDATE; None if another delivery finished it.
+    Counts attempts, and ends in `error` instead of retrying a file that keeps killing workers."""
+    now = timezone.now()
+    claimable = Artifact.objects.filter(pk=artifact_id, status__in=[ArtifactStatus.PENDING, ArtifactStatus.VALIDATING])
+    exhausted = claimable.filter(attempts__gte=settings.ARTIFACT_MAX_ATTEMPTS)
+    with transaction.atomic():
+        if exhausted.update(status=ArtifactStatus.ERROR, status_changed_at=now, validated_at=now):
+            artifact = Artifact.objects.select_related("version__model").get(pk=artifact_id)
+            message = (
+                f"Validation did not finish after {artifact.attempts} attempts (the file may crash or exhaust the "
+                "worker). It is not usable; upload it again or ask an administrator to look at the worker logs."
+            )
+            Artifact.objects.filter(pk=artifact_id).update(
+                findings=[{"severity": "error", "code": "validation.attempts_exhausted", "message": message}]
+            )
+            audit_record(
+                actor=None,
+                action="artifact.validated",
+                target=artifact,
+                changes={"status": {"before": ArtifactStatus.VALIDATING, "after": ArtifactStatus.ERROR}},
+            )
+            return None
+    claimed = claimable.update(status=ArtifactStatus.VALIDATING, attempts=F("attempts") + 1, status_changed_at=now)
+    if not claimed:
+        return None
+    return Artifact.objects.select_related("version__model").get(pk=artifact_id)
+
+
+def artifact_validate(*, artifact_id: int) -> Artifact | None:
+    """Hash and scan a stored upload, move it to its content address, and record the verdict. Idempotent: a
+    second delivery of the same task finds the artifact already decided and does nothing."""
+    artifact = _claim_for_validation(artifact_id)
+    if artifact is None:
+        return None
+    with blobstore.local_copy(artifact.storage_key) as path:
+        result = scan_file(
+            path, filename=artifact.filename, kind=artifact.kind, declared_sha256=artifact.declared_sha256 or None
+        )
+    key = blobstore.promote(artifact.storage_key, result.sha256)
+    now = timezone.now()
+    with transaction.atomic():
+        updated = Artifact.objects.filter(pk=artifact.pk, status=ArtifactStatus.VALIDATING).update(
+            status=result.verdict,
+            sha256=result.sha256,
+            size=result.size,
+            format=result.format,
+            findings=[f.as_dict() for f in result.findings],
+            scanners=result.scanners,
+            storage_key=key,
+            validated_at=now,
+            verified_at=now,
+            status_changed_at=now,
+        )
+        if not updated:
+            return None
+        audit_record(
+            actor=None,
+            action="artifact.validated",
+            target=artifact,
+            changes={
+                "status": {"before": ArtifactStatus.VALIDATING, "after": result.verdict},
+                "sha256": result.sha256,
+                "format": result.format,
+                "findings": [f.code for f in result.findings],
+                "scanners": result.scanners,
+            },
+        )
+    artifact.refresh_from_db()
+    return artifact
+
+
+def artifacts_requeue_stale(*, pending_for: int | None = None, validating_for: int | None = None) -> list[int]:
+    """Enqueue again the artifacts left pending (broker was down) or stuck validating (worker died and the
+    message was lost). Returns their ids. Attempts are bounded by the claim, so this never loops."""
+    now = timezone.now()
+    pending_cut = now - timedelta(
+        seconds=settings.ARTIFACT_REQUEUE_AFTER_SECONDS if pending_for is None else pending_for
+    )
+    validating_cut = now - timedelta(
+        seconds=settings.ARTIFACT_STALE_VALIDATION_SECONDS if validating_for is None else validating_for
+    )
+    stale = Artifact.objects.filter(
+        Q(status=ArtifactStatus.PENDING, status_changed_at__lte=pending_cut)
+        | Q(status=ArtifactStatus.VALIDATING, status_changed_at__lte=validating_cut)
+    ).values_list("pk", flat=True)
+    ids = list(stale[:1000])
+    for artifact_id in ids:
+        enqueue_validation(artifact_id)
+    return ids
+
+
+def artifact_verify(*, artifact: Artifact) -> Artifact:
+    """Scrubbing: re-hash the stored blob; a changed or missing blob marks the artifact `corrupted`."""
+    if artifact.status not in (ArtifactStatus.VALID, ArtifactStatus.NEEDS_REVIEW, ArtifactStatus.REJECTED):
+        return artifact
+    try:
+        digest, size = blobstore.rehash(artifact.storage_key)
+        problem = (
+            None if digest == artifact.sha256 else f"stored bytes now hash to {digest}, expected {artifact.sha256}"
+        )
+    except FileNotFoundError:
+        problem = "the stored blob is missing"
+    now = timezone.now()
+    if problem is None:
+        Artifact.objects.filter(pk=artifact.pk).update(verified_at=now)
+        artifact.verified_at = now
+        return artifact
+    return artifact_mark_corrupted(artifact=artifact, reason=problem)
+
+
+@transaction.atomic
+def artifact_mark_corrupted(*, artifact: Artifact, reason: str) -> Artifact:
+    """Record that an artifact's stored bytes no longer match its digest (found by scrubbing or a download)."""
+    before = artifact.status
+    now = timezone.now()
+    finding = {"severity": "error", "code": "integrity.digest_changed", "message": f"Integrity check failed: {reason}."}
+    updated = (
+        Artifact.objects.filter(pk=artifact.pk)
+        .exclude(status=ArtifactStatus.CORRUPTED)
+        .update(
+            status=ArtifactStatus.CORRUPTED,
+            status_changed_at=now,
+            verified_at=now,
+            findings=[*artifact.findings, finding],
+        )
+    )
+    artifact.refresh_from_db()
+    if updated:
+        audit_record(
+            actor=None,
+            action="artifact.corrupted",
+            target=artifact,
+            changes={"status": {"before": before, "after": ArtifactStatus.CORRUPTED}, "reason": reason},
+        )
+    return artifact
+
+
+def artifact_rescan(*, artifact: Artifact) -> Artifact:
+    """Validate a stored artifact again (e.g. after the scanners changed): back to pending, then enqueued."""
+    with transaction.atomic():
+        Artifact.objects.filter(pk=artifact.pk).update(
+            status=ArtifactStatus.PENDING, attempts=0, status_changed_at=timezone.now()
+        )
+        audit_record(
+            actor=None,
+            action="artifact.rescan_requested",
+            target=artifact,
+            changes={"status": {"before": artifact.status, "after": ArtifactStatus.PENDING}},
+        )
+        transaction.on_commit(lambda: enqueue_validation(artifact.pk))
+    artifact.refresh_from_db()
+    return artifact
+
+
+@transaction.atomic
+def artifact_delete(*, actor, artifact: Artifact) -> None:
+    """Remove a file from a version still in development. Its blob goes too unless another artifact shares it."""
+    artifact = Artifact.objects.select_for_update().select_related("version__model").get(pk=artifact.pk)
+    permissions.require(actor, Action.UPLOAD, artifact)
+    if artifact.version.metadata_frozen:
+        raise Conflict("The version has left development: its files can never change.", code="version_frozen")
+    key = artifact.storage_key
+    audit_record(
+        actor=actor,
+        action="artifact.deleted",
+        target=artifact,
+        changes={"filename": artifact.filename, "sha256": artifact.sha256 or None},
+    )
+    artifact.delete()
+    if not Artifact.objects.filter(storage_key=key).exists():
+        transaction.on_commit(lambda: blobstore.delete(key))
+
+
+@transaction.atomic
+def artifact_download_record(*, actor, artifact: Artifact, override: bool = False) -> None:
+    """Record a download (a read that matters). Rejected or corrupted files are served only to an
+    administrator who explicitly overrides, and the override is flagged in the event."""
+    permissions.require(actor, Action.VIEW, artifact)
+    blocked = artifact.status in (ArtifactStatus.REJECTED, ArtifactStatus.CORRUPTED, ArtifactStatus.ERROR)
+    if artifact.in_progress:
+        raise Conflict("This file is still being validated; try again in a moment.", code="not_validated")
+    if blocked and not (override and permissions.is_administrator(actor)):
+        if permissions.is_administrator(actor):
+            raise PermissionDenied(
+                f"This file is {artifact.get_status_display().lower()}. Tick the override to download it anyway; "
+                "the override is recorded."
+            )
+        raise PermissionDenied(f"This file is {artifact.get_status_display().lower()} and cannot be downloaded.")
+    audit_record(
+        actor=actor,
+        action="artifact.downloaded",
+        target=artifact,
+        changes={"sha256": artifact.sha256, "override": bool(blocked and override)},
+    )

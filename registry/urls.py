@@ -21,6 +21,26 @@ urlpatterns = [
         views.version_transition,
         name="version-transition",
     ),
+    path(
+        "models/<model:name>/versions/<int:version>/artifacts/",
+        views.version_artifacts,
+        name="version-artifacts",
+    ),
+    path(
+        "models/<model:name>/versions/<int:version>/artifacts/upload/",
+        views.artifact_upload,
+        name="artifact-upload",
+    ),
+    path(
+        "models/<model:name>/versions/<int:version>/artifacts/<int:artifact_id>/download/",
+        views.artifact_download,
+        name="artifact-download",
+    ),
+    path(
+        "models/<model:name>/versions/<int:version>/artifacts/<int:artifact_id>/delete/",
+        views.artifact_delete,
+        name="artifact-delete",
+    ),
     path("account/tokens/", views.tokens, name="tokens"),
     path("account/tokens/<str:prefix>/revoke/", views.token_revoke, name="token-revoke"),
     path("service-accounts/", views.service_accounts, name="service-accounts"),

@@ -12,8 +12,10 @@ from django.views.decorators.http import require_http_methods, require_POST
 from governance import services as governance_services
 from registry import permissions, selectors, services
 from registry.choices import Stage
+from registry.downloads import artifact_response
 from registry.exceptions import DomainError
 from registry.forms import (
+    ArtifactUploadForm,
     GrantForm,
     ModelForm,
     ServiceAccountForm,
@@ -128,19 +130,101 @@ def model_delete(request, name):
     return redirect("registry:catalog")
 
 
-def version_detail(request, name, version):
+def _artifacts_context(request, model, version) -> dict:
+    artifacts = list(version.artifacts.all())
+    return {
+        "model": model,
+        "version": version,
+        "artifacts": artifacts,
+        "polling": any(a.in_progress for a in artifacts),
+        "perms": permissions.model_perms_for(request.user, model),
+        "is_admin": permissions.is_administrator(request.user),
+    }
+
+
+def version_detail(request, name, version, upload_form=None):
     model = selectors.model_get(user=request.user, name=name)
     found = selectors.version_get(user=request.user, model=model, version=version)
-    perms = permissions.model_perms_for(request.user, model)
     context = {
-        "model": model,
-        "version": found,
-        "perms": perms,
+        **_artifacts_context(request, model, found),
         "transition_form": TransitionForm(),
+        "upload_form": upload_form or ArtifactUploadForm(),
         "next_stages": _next_stages(found.stage),
         "tab": "overview",
     }
-    return render(request, "registry/version_detail.html", context)
+    return render(request, "registry/version_detail.html", context, status=400 if upload_form else 200)
+
+
+def version_artifacts(request, name, version):
+    """The artifacts table alone: htmx polls it while files are being validated."""
+    model = selectors.model_get(user=request.user, name=name)
+    found = selectors.version_get(user=request.user, model=model, version=version)
+    return render(request, "registry/_artifacts.html", _artifacts_context(request, model, found))
+
+
+@require_POST
+def artifact_upload(request, name, version):
+    """Browser upload. With JavaScript the page posts it by XHR (progress bar) and swaps in the refreshed
+    table, or the form with its errors; without, a normal post-redirect-get."""
+    model = selectors.model_get(user=request.user, name=name)
+    found = selectors.version_get(user=request.user, model=model, version=version, action=Action.UPLOAD)
+    form = ArtifactUploadForm(request.POST, request.FILES)
+    xhr = request.headers.get("X-Requested-With") == "XMLHttpRequest"
+    if form.is_valid():
+        try:
+            services.artifact_upload(
+                actor=request.user,
+                version=found,
+                uploaded_file=form.cleaned_data["file"],
+                filename=form.cleaned_data["file"].name,
+                kind=form.cleaned_data["kind"],
+                declared_sha256=form.cleaned_data["sha256"],
+            )
+        except DomainError as exc:
+            form.apply_error(exc)
+            if "file" not in form.errors and exc.fields.get("filename"):
+                form.add_error("file", exc.fields["filename"][0])
+    if form.errors:
+        if xhr:
+            return render(
+                request,
+                "registry/_artifact_upload.html",
+                {"upload_form": form, "model": model, "version": found},
+                status=400,
+            )
+        return version_detail(request, name, version, upload_form=form)
+    if xhr:
+        found = selectors.version_get(user=request.user, model=model, version=version)
+        return render(request, "registry/_artifacts.html", _artifacts_context(request, model, found))
+    messages.success(request, "Uploaded. Validation runs in the background; the status updates on this page.")
+    return redirect(found)
+
+
+def artifact_download(request, name, version, artifact_id):
+    model = selectors.model_get(user=request.user, name=name)
+    found = selectors.version_get(user=request.user, model=model, version=version)
+    artifact = selectors.artifact_get(user=request.user, version=found, artifact_id=artifact_id)
+    try:
+        return artifact_response(request, artifact, override=request.GET.get("override") == "1")
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    except PermissionDenied as exc:
+        messages.error(request, str(exc))
+    return redirect(found)
+
+
+@require_POST
+def artifact_delete(request, name, version, artifact_id):
+    model = selectors.model_get(user=request.user, name=name)
+    found = selectors.version_get(user=request.user, model=model, version=version)
+    artifact = selectors.artifact_get(user=request.user, version=found, artifact_id=artifact_id)
+    try:
+        services.artifact_delete(actor=request.user, artifact=artifact)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"Removed {artifact.filename}.")
+    return redirect(found)
 
 
 def _next_stages(current: str) -> list[tuple[str, str]]:

@@ -9,8 +9,10 @@ a Model Owner on team "beta"; `reviewer`, `risk_officer`, `auditor`, `viewer` ho
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
+import uuid
 from urllib.parse import urlparse
 
 import pytest
@@ -179,3 +181,126 @@ def api():
 
 def bearer(secret: str) -> dict[str, str]:
     return {"HTTP_AUTHORIZATION": f"Bearer {secret}"}
+
+
+# --- Artifacts: storage, a real Celery worker, a private Redis ------------------------------------------------
+
+
+@pytest.fixture
+def artifact_storage(settings, tmp_path):
+    """Artifact blobs in a fresh directory for this test (local filesystem storage)."""
+    location = tmp_path / "media"
+    location.mkdir()
+    backend = {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": str(location)}}
+    settings.STORAGES = {**settings.STORAGES, "artifacts": backend, "default": backend}
+    return location
+
+
+def _reset_broker(app, url: str, queue: str) -> None:
+    app.conf.update(broker_url=url, task_always_eager=False, task_default_queue=queue)
+    # The connection and producer pools remember the broker they were made for: drop them (kombu keys its
+    # global pools by broker URL, so the next publish gets pools for the new URL).
+    app._pool = None
+    app.amqp._producer_pool = None
+    for cached in ("default_queue", "queues", "router"):  # routing derived from task_default_queue
+        app.amqp.__dict__.pop(cached, None)
+
+
+@contextlib.contextmanager
+def thread_worker(broker_url: str):
+    """A real Celery worker in a thread of this process, consuming a queue private to the caller."""
+    from celery.contrib.testing.worker import start_worker
+
+    from config.celery import app
+
+    previous = {key: app.conf[key] for key in ("broker_url", "task_always_eager", "task_default_queue")}
+    _reset_broker(app, broker_url, f"test-{uuid.uuid4().hex[:12]}")
+    try:
+        with start_worker(
+            app, pool="solo", concurrency=1, perform_ping_check=False, loglevel="WARNING", shutdown_timeout=30
+        ):
+            yield app
+    finally:
+        _reset_broker(app, previous["broker_url"], previous["task_default_queue"])
+        app.conf.task_always_eager = previous["task_always_eager"]
+
+
+@pytest.fixture
+def celery_worker(redis_url, transactional_db, postgres, artifact_storage):
+    """A real Celery worker (in a thread) consuming from Redis, on a queue private to this test. Needs
+    PostgreSQL: SQLite's in-memory test database cannot serve the worker's concurrent connection."""
+    with thread_worker(redis_url) as app:
+        yield app
+
+
+def wait_for(predicate, *, timeout: float = 60, interval: float = 0.05, what: str = "condition"):
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class PrivateRedis:
+    """A redis-server of our own on a free port, so a test can stop and start the broker."""
+
+    def __init__(self, tmp_path):
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.dir = tmp_path
+        self.process = None
+
+    def start(self) -> None:
+        import subprocess
+        import time
+
+        self.process = subprocess.Popen(
+            [
+                "redis-server",
+                "--bind",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.dir),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for _ in range(100):
+            if _reachable(self.url):
+                return
+            time.sleep(0.05)
+        raise RuntimeError("private redis-server did not start")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+            self.process = None
+
+
+@pytest.fixture
+def private_redis(tmp_path):
+    import shutil
+
+    if shutil.which("redis-server") is None:
+        missing_service("needs the redis-server binary to run a private broker")
+    server = PrivateRedis(tmp_path)
+    server.start()
+    yield server
+    server.stop()

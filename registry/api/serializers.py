@@ -7,8 +7,8 @@ from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from registry.choices import Framework, Stage, TaskType, TokenScope, Visibility
-from registry.models import ApiToken, Metric, ModelVersion, RegisteredModel, Team
+from registry.choices import ArtifactKind, Framework, Stage, TaskType, TokenScope, Visibility
+from registry.models import ApiToken, Artifact, Metric, ModelVersion, RegisteredModel, Team
 from registry.permissions import Action
 
 User = get_user_model()
@@ -120,9 +120,65 @@ class ModelUpdateInput(serializers.Serializer):
         return super().to_internal_value(data)
 
 
+class ArtifactOutput(serializers.ModelSerializer):
+    uploaded_by = serializers.CharField(source="uploaded_by.username", read_only=True, default=None)
+    sha256 = serializers.SerializerMethodField(help_text="Hex SHA-256, computed by the worker (null until then).")
+    url = serializers.SerializerMethodField(help_text="This artifact's API URL: poll it for the status.")
+    download_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Artifact
+        fields = [
+            "id",
+            "filename",
+            "kind",
+            "size",
+            "status",
+            "sha256",
+            "declared_sha256",
+            "format",
+            "findings",
+            "scanners",
+            "uploaded_by",
+            "uploaded_at",
+            "validated_at",
+            "verified_at",
+            "url",
+            "download_url",
+        ]
+        read_only_fields = fields
+
+    def _route_kwargs(self, obj: Artifact) -> dict:
+        return {"name": obj.version.model.name, "version": obj.version.version, "artifact_id": obj.pk}
+
+    def _absolute(self, path: str) -> str:
+        request = self.context.get("request")
+        return request.build_absolute_uri(path) if request else path
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_sha256(self, obj: Artifact) -> str | None:
+        return obj.sha256 or None
+
+    def get_url(self, obj: Artifact) -> str:
+        return self._absolute(reverse("api:artifact-detail", kwargs=self._route_kwargs(obj)))
+
+    def get_download_url(self, obj: Artifact) -> str:
+        return self._absolute(reverse("api:artifact-download", kwargs=self._route_kwargs(obj)))
+
+
+class ArtifactUploadInput(serializers.Serializer):
+    file = serializers.FileField(help_text="The file, as multipart/form-data. Streamed to disk, never held in memory.")
+    kind = serializers.ChoiceField(choices=ArtifactKind.choices, default=ArtifactKind.OTHER)
+    sha256 = serializers.CharField(
+        required=False, allow_blank=True, help_text="Optional SHA-256 you expect; a mismatch rejects the file."
+    )
+    filename = serializers.CharField(required=False, help_text="Defaults to the uploaded file's name.")
+
+
 class VersionOutput(serializers.ModelSerializer):
     model = serializers.CharField(source="model.name", read_only=True)
     metrics = MetricSerializer(many=True, read_only=True)
+    artifacts = ArtifactOutput(many=True, read_only=True)
     created_by = serializers.CharField(source="created_by.username", read_only=True, default=None)
     metadata_frozen = serializers.BooleanField(read_only=True)
     url = serializers.SerializerMethodField()
@@ -144,6 +200,7 @@ class VersionOutput(serializers.ModelSerializer):
             "library_versions",
             "tags",
             "metrics",
+            "artifacts",
             "stage",
             "stage_changed_at",
             "metadata_frozen",

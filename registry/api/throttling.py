@@ -4,8 +4,9 @@
   pipelines of one service account do not starve each other.
 - `AnonymousThrottle` (rate `anon`): per client address for requests without credentials. Failed bearer
   tokens count against the same budget (`throttle_failed_authentication`), so guessing tokens is slow.
-- `ScopedThrottle`: a tighter budget for views that opt in with `throttle_scope = "uploads"` (artifact
-  uploads), per token or user like `ClientThrottle`.
+- `ScopedThrottle`: the budget named by the view's `throttle_scope`, per token or user like `ClientThrottle`.
+  Upload views set `throttle_classes = UPLOAD_THROTTLES` and `throttle_scope = "uploads"`: a tighter rate,
+  spent instead of the general one (an upload is one request however large the file).
 
 Rates are `REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]`, set from the environment (README's configuration
 table) and read on every request. Counters live in Django's default cache: Redis when `CACHE_URL` or
@@ -67,6 +68,11 @@ class ScopedThrottle(_RatesFromSettings, throttling.ScopedRateThrottle):
     def get_cache_key(self, request, view) -> str:
         key = _client_key(request) or self.get_ident(request)
         return self.cache_format % {"scope": self.scope, "ident": key}
+
+
+# For upload views (with `throttle_scope = "uploads"`): requests without credentials still spend their
+# address's budget.
+UPLOAD_THROTTLES = [AnonymousThrottle, ScopedThrottle]
 
 
 class _FailedAuthenticationThrottle(_RatesFromSettings, throttling.SimpleRateThrottle):

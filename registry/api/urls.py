@@ -27,6 +27,26 @@ urlpatterns = [
     path(
         "models/<model:name>/access/teams/<slug:grantee>/", api(views.ModelAccessTeamRevoke), name="model-access-team"
     ),
+    path(
+        "models/<model:name>/versions/<int:version>/artifacts/",
+        api(views.ArtifactListCreate),
+        name="artifact-list",
+    ),
+    path(
+        "models/<model:name>/versions/<int:version>/artifacts/<int:artifact_id>/",
+        api(views.ArtifactDetail),
+        name="artifact-detail",
+    ),
+    path(
+        "models/<model:name>/versions/<int:version>/artifacts/<int:artifact_id>/download",
+        api(views.ArtifactDownload),
+        name="artifact-download",
+    ),
+    path(
+        "models/<model:name>/versions/<int:version>/artifacts/<str:filename>",
+        api(views.ArtifactPut),
+        name="artifact-put",
+    ),
     path("tokens/", api(views.TokenListCreate), name="token-list"),
     path("tokens/<str:prefix>/", api(views.TokenRevoke), name="token-revoke"),
 ]

@@ -10,17 +10,20 @@ from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import generics, status
+from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from governance import services as governance_services
-from registry import permissions, selectors, services
+from registry import permissions, selectors, services, uploads
 from registry.api import serializers as s
 from registry.api.pagination import VersionCursorPagination
-from registry.choices import TokenScope
+from registry.api.throttling import UPLOAD_THROTTLES
+from registry.choices import ArtifactKind, TokenScope
+from registry.downloads import artifact_response
 from registry.exceptions import InvalidInput
 from registry.filters import ModelFilter, VersionFilter
-from registry.models import ApiToken, ModelVersion, RegisteredModel, Team
+from registry.models import ApiToken, Artifact, ModelVersion, RegisteredModel, Team
 from registry.permissions import Action
 
 User = get_user_model()
@@ -203,6 +206,134 @@ class TokenRevoke(APIView):
             raise Http404("No token with that prefix.")
         services.token_revoke(actor=request.user, token=token)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# --- Artifacts ---------------------------------------------------------------------------------------------
+
+
+class VersionScopedMixin(ModelScopedMixin):
+    def get_version(self, action: Action = Action.VIEW):
+        return selectors.version_get(
+            user=self.request.user, model=self.get_model(), version=self.kwargs["version"], action=action
+        )
+
+
+@extend_schema_view(
+    get=extend_schema(summary="List a version's artifacts", responses={200: s.ArtifactOutput(many=True)}),
+    post=extend_schema(
+        summary="Upload an artifact (multipart); validation runs in the background",
+        request={"multipart/form-data": s.ArtifactUploadInput},
+        responses={202: s.ArtifactOutput, 400: ERROR, 403: ERROR, 404: ERROR, 409: ERROR, 413: ERROR},
+    ),
+)
+class ArtifactListCreate(VersionScopedMixin, generics.ListCreateAPIView):
+    serializer_class = s.ArtifactOutput
+    parser_classes = [MultiPartParser]
+    pagination_class = None
+    throttle_scope = "uploads"
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Artifact.objects.none()
+        return selectors.artifact_list(user=self.request.user, version=self.get_version())
+
+    def get_throttles(self):
+        if self.request.method == "POST":
+            return [throttle() for throttle in UPLOAD_THROTTLES]
+        return super().get_throttles()
+
+    def create(self, request, *args, **kwargs):
+        version = self.get_version(Action.UPLOAD)
+        data = s.ArtifactUploadInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        upload = data.validated_data["file"]
+        artifact = services.artifact_upload(
+            actor=request.user,
+            version=version,
+            uploaded_file=upload,
+            filename=data.validated_data.get("filename") or upload.name,
+            kind=data.validated_data["kind"],
+            declared_sha256=data.validated_data.get("sha256"),
+        )
+        artifact.refresh_from_db()
+        return Response(s.ArtifactOutput(artifact, context={"request": request}).data, status=status.HTTP_202_ACCEPTED)
+
+
+@extend_schema(
+    summary="Upload an artifact as a raw streamed body (Content-Length required)",
+    parameters=[
+        OpenApiParameter("kind", str, enum=ArtifactKind.values, description="Artifact kind (default: other)."),
+        OpenApiParameter("X-Checksum-Sha256", str, OpenApiParameter.HEADER, description="Expected SHA-256 (hex)."),
+    ],
+    request={"application/octet-stream": OpenApiTypes.BINARY},
+    responses={202: s.ArtifactOutput, 400: ERROR, 403: ERROR, 404: ERROR, 409: ERROR, 411: ERROR, 413: ERROR},
+)
+class ArtifactPut(VersionScopedMixin, APIView):
+    serializer_class = s.ArtifactOutput
+    parser_classes = []  # the body is read as a stream by registry.uploads, never parsed
+    throttle_classes = UPLOAD_THROTTLES
+    throttle_scope = "uploads"
+
+    def put(self, request, name, version, filename):
+        target = self.get_version(Action.UPLOAD)
+        kind = request.query_params.get("kind") or request.headers.get("X-Artifact-Kind") or ArtifactKind.OTHER
+        declared = request.headers.get("X-Checksum-Sha256") or request.query_params.get("sha256")
+        upload = uploads.receive_raw_body(request._request, filename=filename)
+        try:
+            artifact = services.artifact_upload(
+                actor=request.user,
+                version=target,
+                uploaded_file=upload,
+                filename=filename,
+                kind=kind,
+                declared_sha256=declared,
+            )
+        finally:
+            upload.close()
+        artifact.refresh_from_db()
+        return Response(s.ArtifactOutput(artifact, context={"request": request}).data, status=status.HTTP_202_ACCEPTED)
+
+
+@extend_schema_view(
+    get=extend_schema(summary="Get an artifact (poll its status)", responses={200: s.ArtifactOutput, 404: ERROR}),
+    delete=extend_schema(
+        summary="Delete an artifact of a version still in development", responses={204: None, 403: ERROR, 409: ERROR}
+    ),
+)
+class ArtifactDetail(VersionScopedMixin, APIView):
+    serializer_class = s.ArtifactOutput
+
+    def get_artifact(self):
+        return selectors.artifact_get(
+            user=self.request.user, version=self.get_version(), artifact_id=self.kwargs["artifact_id"]
+        )
+
+    def get(self, request, name, version, artifact_id):
+        return Response(s.ArtifactOutput(self.get_artifact(), context={"request": request}).data)
+
+    def delete(self, request, name, version, artifact_id):
+        services.artifact_delete(actor=request.user, artifact=self.get_artifact())
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+@extend_schema(
+    summary="Download an artifact (with Digest, Repr-Digest and ETag headers)",
+    parameters=[
+        OpenApiParameter("override", bool, description="Administrators only: download a rejected file (recorded).")
+    ],
+    responses={
+        (200, "application/octet-stream"): OpenApiTypes.BINARY,
+        302: OpenApiResponse(description="Redirect to a short-lived presigned URL (S3 storage)."),
+        403: ERROR,
+        404: ERROR,
+        409: ERROR,
+    },
+)
+class ArtifactDownload(VersionScopedMixin, APIView):
+    def get(self, request, name, version, artifact_id):
+        artifact = selectors.artifact_get(user=request.user, version=self.get_version(), artifact_id=artifact_id)
+        override = request.query_params.get("override") in ("1", "true", "yes")
+        return artifact_response(request, artifact, override=override)
 
 
 # --- Access ----------------------------------------------------------------------------------------------

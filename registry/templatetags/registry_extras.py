@@ -2,7 +2,7 @@
 
 from django import template
 
-from registry.choices import RiskTier, Stage
+from registry.choices import ArtifactStatus, RiskTier, Stage
 from registry.rendering import render_markdown
 
 register = template.Library()
@@ -20,6 +20,23 @@ RISK_CLASSES = {
     RiskTier.HIGH: "text-bg-warning",
     RiskTier.PROHIBITED: "text-bg-danger",
 }
+
+
+ARTIFACT_CLASSES = {
+    ArtifactStatus.PENDING: ("text-bg-secondary", "hourglass-split"),
+    ArtifactStatus.VALIDATING: ("text-bg-info", "arrow-repeat"),
+    ArtifactStatus.VALID: ("text-bg-success", "check-circle-fill"),
+    ArtifactStatus.NEEDS_REVIEW: ("text-bg-warning", "eye-fill"),
+    ArtifactStatus.REJECTED: ("text-bg-danger", "x-octagon-fill"),
+    ArtifactStatus.ERROR: ("text-bg-danger", "exclamation-triangle-fill"),
+    ArtifactStatus.CORRUPTED: ("text-bg-danger", "shield-x"),
+}
+
+
+@register.inclusion_tag("_partials/artifact_badge.html")
+def artifact_badge(status):
+    css, icon = ARTIFACT_CLASSES.get(status, ("text-bg-light border", "question"))
+    return {"label": ArtifactStatus(status).label, "css": css, "icon": icon, "status": status}
 
 
 @register.filter

@@ -77,6 +77,8 @@ class Endpoint:
     # model under test (e.g. an approval request's id), and an explicit expectation when the generic rule
     # does not describe the endpoint (e.g. separation of duties on votes).
     url_kwargs: Callable[[dict, str, Any], dict[str, Any]] | None = None
+    # How the body is sent: "json" (API default), "multipart", or "raw" (bytes as application/octet-stream).
+    content: str = "json"
     expect: Callable[[str, str], int] | None = None
     # The API token scope the endpoint needs. Default: the action's scope (view: read, manage_access: admin,
     # the rest: write); for rows without an Action, read for GET and write otherwise.

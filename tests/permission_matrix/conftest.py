@@ -10,7 +10,9 @@ from tests.factories import make_model, make_user, make_version
 
 
 @pytest.fixture
-def world(owner, teammate, outsider, reviewer, risk_officer, auditor, viewer, administrator, team_alpha):
+def world(
+    owner, teammate, outsider, reviewer, risk_officer, auditor, viewer, administrator, team_alpha, artifact_storage
+):
     nobody = make_user("nobody")
     people = {
         "owner": owner,

@@ -13,7 +13,7 @@ from rest_framework.test import APIClient
 from governance.models import AuditEvent
 from registry.choices import Visibility
 from tests.permission_matrix import PERSONAS
-from tests.permission_matrix.test_matrix import ENDPOINTS, _kwargs, expected_status
+from tests.permission_matrix.test_matrix import ENDPOINTS, _kwargs, expected_status, send
 
 WRITES = [e for e in ENDPOINTS if e.method != "get"]
 PAGES = [e for e in ENDPOINTS if e.method == "get" and not e.api]
@@ -34,10 +34,8 @@ def test_session_writes_without_csrf_token_are_refused(world, endpoint):
     url = reverse(endpoint.name, kwargs=_kwargs(endpoint, world, Visibility.INTERNAL, user))
     client = APIClient(enforce_csrf_checks=True) if endpoint.api else Client(enforce_csrf_checks=True)
     client.force_login(user)
-    data = endpoint.data(world) if callable(endpoint.data) else endpoint.data
     events = AuditEvent.objects.count()
-    call = getattr(client, endpoint.method)
-    response = call(url, data, format="json") if endpoint.api else call(url, data)
+    response = send(client, endpoint, url, world)
     assert response.status_code == 403, f"{endpoint.method.upper()} {url} as {persona}: {response.status_code}"
     if endpoint.api:
         assert "CSRF" in response.json()["error"]["message"]

@@ -20,7 +20,7 @@ from registry.models import ModelVersion
 from registry.permissions import Action, Role
 from tests.conftest import bearer
 from tests.factories import make_model, make_version
-from tests.permission_matrix.test_matrix import ENDPOINTS, _kwargs
+from tests.permission_matrix.test_matrix import ENDPOINTS, _kwargs, send
 
 
 def _prepare(endpoint, world, visibility, user):
@@ -28,11 +28,7 @@ def _prepare(endpoint, world, visibility, user):
     url = reverse(endpoint.name, kwargs=_kwargs(endpoint, world, visibility, user))
     client = APIClient() if endpoint.api else Client()
     client.force_login(user)
-    data = endpoint.data(world) if callable(endpoint.data) else endpoint.data
-    method = getattr(client, endpoint.method)
-    if endpoint.api and endpoint.method != "get":
-        return url, lambda: method(url, data, format="json")
-    return url, lambda: method(url, data)
+    return url, lambda: send(client, endpoint, url, world)
 
 
 # --- A Viewer sees only what is shared --------------------------------------------------------------------

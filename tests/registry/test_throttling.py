@@ -13,6 +13,7 @@ from rest_framework.test import APIClient, APIRequestFactory
 from rest_framework.views import APIView
 
 from registry import services
+from registry.api.throttling import UPLOAD_THROTTLES
 from tests.conftest import bearer
 from tests.factories import make_model
 
@@ -89,6 +90,7 @@ def test_anonymous_requests_and_failed_tokens_share_the_address_budget(throttle_
 
 
 class UploadView(APIView):
+    throttle_classes = UPLOAD_THROTTLES
     throttle_scope = "uploads"
 
     def post(self, request):

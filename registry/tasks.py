@@ -1,0 +1,46 @@
+"""Celery tasks for artifacts: thin wrappers that fetch by id and call a service.
+
+`validate_artifact` is safe to deliver twice (the service claims the artifact with a conditional update)
+and survives a worker dying mid-run (acks_late + reject_on_worker_lost: the message is redelivered).
+Storage errors are retried with exponential backoff; the attempt counter in the database stops a file
+that keeps crashing workers from looping forever.
+"""
+
+from __future__ import annotations
+
+from botocore.exceptions import BotoCoreError, ClientError
+from celery import shared_task
+
+from registry import services
+from registry.choices import ArtifactStatus
+from registry.models import Artifact
+
+
+@shared_task(
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=(OSError, BotoCoreError, ClientError),
+    retry_backoff=5,
+    retry_backoff_max=300,
+    retry_jitter=True,
+    max_retries=5,
+)
+def validate_artifact(artifact_id: int) -> str | None:
+    artifact = services.artifact_validate(artifact_id=artifact_id)
+    return artifact.status if artifact else None
+
+
+@shared_task
+def requeue_stale_artifacts() -> int:
+    return len(services.artifacts_requeue_stale())
+
+
+@shared_task
+def scrub_artifacts() -> int:
+    """Re-hash every decided artifact's blob; returns how many were found corrupted."""
+    corrupted = 0
+    decided = [ArtifactStatus.VALID, ArtifactStatus.NEEDS_REVIEW, ArtifactStatus.REJECTED]
+    for artifact in Artifact.objects.filter(status__in=decided).select_related("version__model").iterator():
+        if services.artifact_verify(artifact=artifact).status == ArtifactStatus.CORRUPTED:
+            corrupted += 1
+    return corrupted
