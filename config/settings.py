@@ -245,6 +245,22 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
+# --- Cache ---------------------------------------------------------------------------------------
+# API throttle counters live here, so every process must share it: Redis (Django's built-in backend) when
+# CACHE_URL or REDIS_URL is set, this process's memory otherwise (fine for one development server).
+CACHE_URL = env("CACHE_URL", default=REDIS_URL)
+if CACHE_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": CACHE_URL,
+            "KEY_PREFIX": "arbiter",
+            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "arbiter"}}
+
 # --- Email ---------------------------------------------------------------------------------------
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
@@ -256,7 +272,20 @@ REST_FRAMEWORK = {
         "registry.authentication.BearerTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PERMISSION_CLASSES": ["registry.api.throttling.ThrottledIsAuthenticated"],
+    # Per token (or per signed-in user), per address for anonymous requests and failed tokens. Upload views
+    # use registry.api.throttling.UPLOAD_THROTTLES instead: the tighter `uploads` rate.
+    "DEFAULT_THROTTLE_CLASSES": [
+        "registry.api.throttling.AnonymousThrottle",
+        "registry.api.throttling.ClientThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env("THROTTLE_ANON", default="60/minute"),
+        "user": env("THROTTLE_USER", default="1200/minute"),
+        "uploads": env("THROTTLE_UPLOADS", default="120/hour"),
+    },
+    # Client addresses come from REMOTE_ADDR only: X-Forwarded-For is client-controlled (see client_ip).
+    "NUM_PROXIES": 0,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "registry.api.pagination.PageNumberPagination",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -266,7 +295,6 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
     "PAGE_SIZE": 25,
-    "DEFAULT_THROTTLE_RATES": {"uploads": env("THROTTLE_UPLOADS", default="120/hour")},
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Arbiter API",

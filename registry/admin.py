@@ -4,10 +4,12 @@ so the admin cannot do what the API and the UI refuse (no stage changes, no edit
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.core.exceptions import PermissionDenied
 
 from registry import permissions, services
 from registry.exceptions import DomainError
+from registry.forms import SignInForm
 from registry.models import ApiToken, Metric, ModelVersion, RegisteredModel, ServiceAccount, Team
 from registry.permissions import Action
 
@@ -156,9 +158,20 @@ class ModelVersionAdmin(RestrictedAdminMixin, admin.ModelAdmin):
 
 @admin.register(Team)
 class TeamAdmin(admin.ModelAdmin):
+    """Read-only here: teams and their members are managed on the Teams page, through the audited services."""
+
     list_display = ["name", "slug", "description"]
     search_fields = ["name", "slug"]
-    readonly_fields = ["group"]
+    readonly_fields = ["name", "slug", "description", "group"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(ApiToken)
@@ -175,11 +188,16 @@ class ApiTokenAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None):
         return False
 
-    @admin.action(description="Revoke selected tokens")
+    def has_delete_permission(self, request, obj=None):
+        return False  # revoke instead: a deleted token would leave its audit events pointing at nothing
+
+    @admin.action(description="Revoke selected tokens", permissions=["view"])
     def revoke(self, request, queryset):
-        for token in queryset:
+        revoked = 0
+        for token in queryset.filter(revoked_at__isnull=True):
             services.token_revoke(actor=request.user, token=token)
-        messages.success(request, f"Revoked {queryset.count()} token(s).")
+            revoked += 1
+        messages.success(request, f"Revoked {revoked} token(s).")
 
 
 @admin.register(ServiceAccount)
@@ -189,4 +207,19 @@ class ServiceAccountAdmin(admin.ModelAdmin):
     readonly_fields = ["user", "created_by", "created_at"]
 
     def has_add_permission(self, request):
-        return False  # created with `manage.py service_account create` so roles and audit are applied
+        return False  # created on the Service accounts page or with `manage.py service_account create`
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class SignInAdminForm(AdminAuthenticationForm, SignInForm):
+    """The admin's sign-in form refuses service accounts too."""
+
+    error_messages = {**SignInForm.error_messages, **AdminAuthenticationForm.error_messages}
+
+
+admin.site.login_form = SignInAdminForm

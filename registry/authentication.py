@@ -2,6 +2,7 @@
 
 Tokens are looked up by the SHA-256 of the presented secret; the secret itself is never stored. The
 authenticated user carries the token (`user.api_token`) so the permission module can narrow by scope.
+Failed tokens spend their address's anonymous throttle budget, so guessing them is slow.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from django.utils import timezone
 from rest_framework import authentication, exceptions
 
 from governance.audit import client_ip, set_token_prefix
+from registry.api.throttling import throttle_failed_authentication
 from registry.models import ApiToken
 
 TOKEN_PREFIX = "arb_"
@@ -55,6 +57,13 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
         header = authentication.get_authorization_header(request).split()
         if not header or header[0].lower() != self.keyword.lower().encode():
             return None
+        try:
+            return self._authenticate(request, header)
+        except exceptions.AuthenticationFailed:
+            throttle_failed_authentication(request)
+            raise
+
+    def _authenticate(self, request, header: list[bytes]) -> tuple:
         if len(header) != 2:
             raise exceptions.AuthenticationFailed(
                 "Malformed Authorization header: expected 'Bearer <token>'.", code="token_malformed"

@@ -7,11 +7,12 @@ from typing import Any
 
 from django import forms
 from django.contrib.auth import get_user_model
+from django.contrib.auth.forms import AuthenticationForm
 
 from registry import permissions
 from registry.choices import ArtifactKind, Framework, Stage, TaskType, TokenScope, Visibility
 from registry.exceptions import DomainError
-from registry.models import Team, model_name_validator
+from registry.models import RegisteredModel, Team, model_name_validator
 
 User = get_user_model()
 
@@ -234,6 +235,26 @@ class TokenForm(BootstrapFormMixin, forms.Form):
     expires_days = forms.IntegerField(
         min_value=0, max_value=3650, initial=90, label="Expires after (days)", help_text="0 means never."
     )
+    model = forms.CharField(
+        required=False,
+        max_length=100,
+        label="Restrict to model",
+        help_text="Optional: the name of the one model this token may reach.",
+    )
+
+    def __init__(self, *args, owner, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.owner = owner
+
+    def clean_model(self):
+        name = (self.cleaned_data.get("model") or "").strip()
+        if not name:
+            return None
+        # The owner's view of the catalog decides: a model they cannot see reads as missing.
+        model = permissions.restrict(RegisteredModel.objects.all(), self.owner).filter(name=name).first()
+        if model is None:
+            raise forms.ValidationError("No such model, or the token's owner cannot see it.")
+        return model
 
 
 class GrantForm(BootstrapFormMixin, forms.Form):
@@ -261,3 +282,58 @@ class GrantForm(BootstrapFormMixin, forms.Form):
                 self.add_error("team", "Choose a team.")
             data["grantee"] = team.group if team else None
         return data
+
+
+class SignInForm(AuthenticationForm):
+    """Django's sign-in form, refusing service accounts: they are machine identities that use API tokens,
+    and must not get a browser session even if someone gives them a password."""
+
+    error_messages = {
+        **AuthenticationForm.error_messages,
+        "service_account": "This is a service account for pipelines: it cannot sign in here. "
+        "Use one of its API tokens (Authorization: Bearer ...) instead.",
+    }
+
+    def confirm_login_allowed(self, user):
+        super().confirm_login_allowed(user)
+        if permissions.is_service_account(user):
+            raise forms.ValidationError(self.error_messages["service_account"], code="service_account")
+
+
+def _role_choices():
+    return [(role.value, role.value) for role in permissions.Role]
+
+
+class ServiceAccountForm(BootstrapFormMixin, forms.Form):
+    username = forms.CharField(max_length=150, help_text="e.g. ci-training. Letters, digits and @ . + - _ only.")
+    description = forms.CharField(
+        required=False, widget=forms.Textarea(attrs={"rows": 2}), help_text="Which pipeline uses it, who to ask."
+    )
+    roles = forms.MultipleChoiceField(
+        choices=_role_choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Pipelines that register models need Model Owner.",
+    )
+    teams = forms.ModelMultipleChoiceField(
+        queryset=Team.objects.all(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="The account reaches what its teams are granted.",
+    )
+
+
+class TeamForm(BootstrapFormMixin, forms.Form):
+    name = forms.CharField(max_length=100)
+    description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class TeamMemberForm(BootstrapFormMixin, forms.Form):
+    username = forms.CharField(max_length=150, label="Add a member (username)")
+
+    def clean_username(self):
+        username = self.cleaned_data["username"].strip()
+        user = User.objects.filter(username=username, is_active=True).first()
+        if user is None:
+            raise forms.ValidationError("No active user with this username.")
+        return user

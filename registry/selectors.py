@@ -5,13 +5,27 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch, QuerySet
 from django.http import Http404
 
 from registry import permissions
 from registry.filters import ModelFilter
-from registry.models import ApiToken, Artifact, Metric, ModelVersion, RegisteredModel
+from registry.models import (
+    ApiToken,
+    Artifact,
+    Metric,
+    ModelVersion,
+    RegisteredModel,
+    RegisteredModelGroupObjectPermission,
+    RegisteredModelUserObjectPermission,
+    ServiceAccount,
+    Team,
+)
 from registry.permissions import Action
+
+User = get_user_model()
 
 
 def model_list(*, user, filters: Mapping[str, Any] | None = None) -> tuple[QuerySet, ModelFilter]:
@@ -80,3 +94,67 @@ def artifact_get(*, user, version: ModelVersion, artifact_id: int | str) -> Arti
 
 def token_list(*, user) -> QuerySet:
     return ApiToken.objects.filter(user=user).select_related("model").order_by("revoked_at", "-created_at")
+
+
+def access_list(*, user, model: RegisteredModel) -> dict[str, list]:
+    """Who holds what on a model, for anyone who may view it: `users` and `teams`, each a list of
+    `(grantee, [codenames])` sorted by name. Two queries however many grants."""
+    permissions.require(user, Action.VIEW, model)
+    users: dict = {}
+    user_rows = RegisteredModelUserObjectPermission.objects.filter(content_object=model).select_related(
+        "user", "permission"
+    )
+    for row in user_rows:
+        users.setdefault(row.user, []).append(row.permission.codename)
+    teams: dict = {}
+    team_rows = RegisteredModelGroupObjectPermission.objects.filter(content_object=model).select_related(
+        "group__team", "permission"
+    )
+    for row in team_rows:
+        teams.setdefault(row.group, []).append(row.permission.codename)
+    order = [action.value for action in Action]
+
+    def ordered(grants: dict, key) -> list:
+        return [(grantee, sorted(codes, key=order.index)) for grantee, codes in sorted(grants.items(), key=key)]
+
+    return {
+        "users": ordered(users, lambda kv: kv[0].get_username()),
+        "teams": ordered(teams, lambda kv: kv[0].name),
+    }
+
+
+def _require_overseer(user, what: str) -> None:
+    """Administrators manage teams and service accounts; auditors read them (they read everything)."""
+    if not (permissions.is_administrator(user) or permissions.has_role(user, permissions.Role.AUDITOR)):
+        raise PermissionDenied(f"{what} are managed by administrators.")
+
+
+def service_account_list(*, user) -> QuerySet:
+    """Every service account with its creator and roles (administrators and auditors)."""
+    _require_overseer(user, "Service accounts")
+    return (
+        ServiceAccount.objects.select_related("user", "created_by")
+        .prefetch_related("user__groups")
+        .order_by("user__username")
+    )
+
+
+def service_account_get(*, user, username: str) -> ServiceAccount:
+    account = service_account_list(user=user).filter(user__username=username).first()
+    if account is None:
+        raise Http404(f"No service account named '{username}'.")
+    return account
+
+
+def team_list(*, user) -> QuerySet:
+    """Every team with its members (administrators and auditors)."""
+    _require_overseer(user, "Teams")
+    members = Prefetch("group__user_set", queryset=User.objects.order_by("username").select_related("service_account"))
+    return Team.objects.select_related("group").prefetch_related(members).order_by("name")
+
+
+def team_get(*, user, slug: str) -> Team:
+    team = team_list(user=user).filter(slug=slug).first()
+    if team is None:
+        raise Http404(f"No team '{slug}'.")
+    return team

@@ -28,7 +28,7 @@ from governance.audit import audit_record, diff, snapshot
 from registry import blobstore, permissions, uploads
 from registry.authentication import TOKEN_PREFIX, hash_secret
 from registry.choices import ArtifactKind, ArtifactStatus, RiskTier, Stage, TokenScope
-from registry.exceptions import Conflict, InvalidInput
+from registry.exceptions import Conflict, InvalidInput, NotFound
 from registry.models import (
     ApiToken,
     Artifact,
@@ -36,6 +36,8 @@ from registry.models import (
     ModelAlias,
     ModelVersion,
     RegisteredModel,
+    RegisteredModelGroupObjectPermission,
+    RegisteredModelUserObjectPermission,
     ServiceAccount,
     Team,
     alias_name_validator,
@@ -191,6 +193,47 @@ def team_create(*, actor, name: str, description: str = "", members: Iterable = 
             "name": {"before": None, "after": team.name},
             "members": {"before": None, "after": sorted(u.get_username() for u in member_list)},
         },
+    )
+    return team
+
+
+def _require_team_admin(actor) -> None:
+    if actor is not None and not permissions.is_administrator(actor):
+        raise PermissionDenied("Only administrators manage teams.")
+
+
+@transaction.atomic
+def team_member_add(*, actor, team: Team, user) -> Team:
+    """Add a person or a service account to a team: they gain every grant the team holds. Administrators only."""
+    _require_team_admin(actor)
+    if not user.is_active:
+        raise InvalidInput("That account is disabled.", fields={"username": ["No active user with this username."]})
+    if team.group.user_set.filter(pk=user.pk).exists():
+        raise InvalidInput(
+            f"{user.get_username()} is already in {team.name}.", fields={"username": ["Already a member."]}
+        )
+    team.group.user_set.add(user)
+    audit_record(
+        actor=actor,
+        action="team.member_added",
+        target=team,
+        changes={"members": {"added": [user.get_username()]}},
+    )
+    return team
+
+
+@transaction.atomic
+def team_member_remove(*, actor, team: Team, user) -> Team:
+    """Take someone out of a team: they lose the team's grants at once. Administrators only."""
+    _require_team_admin(actor)
+    if not team.group.user_set.filter(pk=user.pk).exists():
+        raise NotFound(f"{user.get_username()} is not in {team.name}.", code="not_a_member")
+    team.group.user_set.remove(user)
+    audit_record(
+        actor=actor,
+        action="team.member_removed",
+        target=team,
+        changes={"members": {"removed": [user.get_username()]}},
     )
     return team
 
@@ -629,45 +672,91 @@ def model_risk_tier_set(*, actor, model: RegisteredModel, tier: str, reason: str
 
 
 def _grantee_label(grantee) -> str:
-    return f"team:{grantee.team.slug}" if isinstance(grantee, Group) else f"user:{grantee.get_username()}"
+    if isinstance(grantee, Group):
+        team = getattr(grantee, "team", None)
+        return f"team:{team.slug}" if team is not None else f"group:{grantee.name}"
+    return f"user:{grantee.get_username()}"
+
+
+def _check_grantee(grantee) -> None:
+    """Grants go to active users or to teams; never to a role group, whose members the grant would not name."""
+    if isinstance(grantee, Group):
+        if not Team.objects.filter(group=grantee).exists():
+            raise InvalidInput("Access is granted to users or teams.", fields={"team": ["Not a team."]})
+    elif not getattr(grantee, "is_active", False):
+        raise InvalidInput("That account is disabled.", fields={"user": ["No active user with this username."]})
+
+
+def _parse_actions(actions: Iterable) -> list[Action]:
+    try:
+        parsed = sorted({Action(a) for a in actions}, key=list(Action).index)
+    except ValueError:
+        raise InvalidInput(
+            "Unknown permission.", fields={"actions": [f"Pick from: {', '.join(a.value for a in Action)}."]}
+        ) from None
+    if not parsed:
+        raise InvalidInput("Choose at least one permission.", fields={"actions": ["Required."]})
+    return parsed
+
+
+def direct_grants(model: RegisteredModel, grantee) -> set[str]:
+    """The action codenames granted on `model` to exactly this user or team group (not via their teams)."""
+    if isinstance(grantee, Group):
+        rows = RegisteredModelGroupObjectPermission.objects.filter(group=grantee, content_object=model)
+    else:
+        rows = RegisteredModelUserObjectPermission.objects.filter(user=grantee, content_object=model)
+    return set(rows.values_list("permission__codename", flat=True))
 
 
 @transaction.atomic
-def access_grant(*, actor, model: RegisteredModel, grantee, actions: Iterable[Action]) -> None:
+def access_grant(*, actor, model: RegisteredModel, grantee, actions: Iterable[Action]) -> set[str]:
     """Grant per-model actions to a user or a team's group. Needs `manage_access`, and nobody can hand out
-    an action they do not hold themselves."""
+    an action they do not hold themselves (a token-authenticated actor holds only what the token allows).
+    Returns the grantee's direct grants afterwards; records an event only for actions newly granted."""
     permissions.require(actor, Action.MANAGE_ACCESS, model)
-    actions = [Action(a) for a in actions]
-    if not actions:
-        raise InvalidInput("Choose at least one permission to grant.", fields={"actions": ["Required."]})
+    actions = _parse_actions(actions)
+    _check_grantee(grantee)
     for action in actions:
         if action not in permissions.GRANTABLE_ACTIONS and action != Action.DELETE:
             raise InvalidInput(f"'{action}' cannot be granted per model.", fields={"actions": ["Not grantable."]})
         if not permissions.can(actor, action, model):
             raise PermissionDenied(f"You cannot grant '{action.value}': you do not hold it on this model.")
-    for action in actions:
+    held = direct_grants(model, grantee)
+    added = [action for action in actions if action.value not in held]
+    if not added:
+        return held
+    for action in added:
         assign_perm(action.value, grantee, model)
     audit_record(
         actor=actor,
         action="permission.granted",
         target=model,
-        changes={"grantee": _grantee_label(grantee), "actions": sorted(a.value for a in actions)},
+        changes={"grantee": _grantee_label(grantee), "actions": sorted(a.value for a in added)},
     )
+    return held | {a.value for a in added}
 
 
 @transaction.atomic
-def access_revoke(*, actor, model: RegisteredModel, grantee, actions: Iterable[Action]) -> None:
-    """Revoke per-model actions from a user or a team's group."""
+def access_revoke(*, actor, model: RegisteredModel, grantee, actions: Iterable[Action]) -> set[str]:
+    """Revoke per-model actions from a user or a team's group. Needs `manage_access`. Returns what the
+    grantee still holds directly; refuses (404) when the grantee held none of the actions."""
     permissions.require(actor, Action.MANAGE_ACCESS, model)
-    actions = [Action(a) for a in actions]
-    for action in actions:
+    actions = _parse_actions(actions)
+    held = direct_grants(model, grantee)
+    removed = [action for action in actions if action.value in held]
+    if not removed:
+        raise NotFound(
+            f"{_grantee_label(grantee)} holds none of these permissions on '{model.name}'.", code="no_such_grant"
+        )
+    for action in removed:
         remove_perm(action.value, grantee, model)
     audit_record(
         actor=actor,
         action="permission.revoked",
         target=model,
-        changes={"grantee": _grantee_label(grantee), "actions": sorted(a.value for a in actions)},
+        changes={"grantee": _grantee_label(grantee), "actions": sorted(a.value for a in removed)},
     )
+    return held - {a.value for a in removed}
 
 
 # --- API tokens and service accounts --------------------------------------------------------------------------
@@ -688,15 +777,31 @@ def token_create(
     expires_days: int | None = None,
     model: RegisteredModel | None = None,
 ) -> tuple[ApiToken, str]:
-    """Issue a token for `user` (the actor themself, or a service account when the actor administers).
-    Returns the token and its secret; the secret is not kept and cannot be shown again."""
-    if actor is not None and actor != user and not permissions.is_administrator(actor):
-        raise PermissionDenied("You can only create tokens for yourself.")
+    """Issue a token for `user` (the actor themself, or a service account when the actor administers;
+    `actor=None` is an operator at the command line). Returns the token and its secret; the secret is not
+    kept and cannot be shown again. A token-authenticated actor cannot mint a broader token than its own:
+    the new token's scopes must be within it, and a model-restricted token mints only for that model."""
+    if actor is not None and actor != user:
+        if not permissions.is_administrator(actor):
+            raise PermissionDenied("You can only create tokens for yourself.")
+        if not permissions.is_service_account(user):
+            raise PermissionDenied("Administrators create tokens for service accounts, not for other people.")
     scopes = sorted(set(scopes))
     if not scopes or not set(scopes) <= set(TokenScope.values):
         raise InvalidInput(
             "Choose the token's scopes.", fields={"scopes": [f"Pick from: {', '.join(TokenScope.values)}."]}
         )
+    acting_token = permissions.request_token(actor)
+    if acting_token is not None:
+        missing = [scope for scope in scopes if not acting_token.has_scope(scope)]
+        if missing:
+            raise PermissionDenied(
+                f"This API token cannot create a token with scopes it lacks itself: {', '.join(missing)}."
+            )
+        if acting_token.model_id is not None and (model is None or model.pk != acting_token.model_id):
+            raise PermissionDenied(
+                "This API token is restricted to one model: tokens it creates must be restricted to that model."
+            )
     if TokenScope.VOTE in scopes and permissions.is_service_account(user):
         raise InvalidInput("Service accounts cannot vote.", fields={"scopes": ["'vote' is for people only."]})
     if not (name or "").strip():
@@ -751,29 +856,39 @@ def token_revoke(*, actor, token: ApiToken) -> ApiToken:
 
 
 @transaction.atomic
-def service_account_create(*, actor, username: str, description: str = "", roles: Iterable[str] = ()) -> ServiceAccount:
-    """Create a machine identity for a pipeline: no password, no interactive login, tokens only."""
+def service_account_create(
+    *, actor, username: str, description: str = "", roles: Iterable[str] = (), teams: Iterable[Team] = ()
+) -> ServiceAccount:
+    """Create a machine identity for a pipeline: no password, no interactive login (the sign-in form refuses
+    it even if a password is set later), tokens only. Administrators only."""
     if actor is not None and not permissions.is_administrator(actor):
         raise PermissionDenied("Only administrators create service accounts.")
     username = (username or "").strip()
     if not username:
         raise InvalidInput("A service account needs a username.", fields={"username": ["Required."]})
+    try:
+        User.username_validator(username)
+    except ValidationError as exc:
+        raise InvalidInput("That username is not valid.", fields={"username": exc.messages}) from exc
+    if len(username) > User._meta.get_field("username").max_length:
+        raise InvalidInput("That username is too long.", fields={"username": ["At most 150 characters."]})
     if User.objects.filter(username__iexact=username).exists():
         raise InvalidInput("That username is taken.", fields={"username": ["Already taken."]})
-    user = User(username=username)
-    user.set_unusable_password()
-    user.save()
     role_names = sorted(set(roles))
     unknown = set(role_names) - set(permissions.Role)
     if unknown:
         raise InvalidInput("Unknown role.", fields={"roles": [f"Unknown: {', '.join(sorted(unknown))}."]})
-    user.groups.add(*Group.objects.filter(name__in=role_names))
+    team_list = sorted(set(teams), key=lambda t: t.name)
+    user = User(username=username)
+    user.set_unusable_password()
+    user.save()
+    user.groups.add(*Group.objects.filter(name__in=role_names), *(team.group for team in team_list))
     account = ServiceAccount.objects.create(user=user, description=description, created_by=actor)
     audit_record(
         actor=actor,
         action="service_account.created",
         target=account,
-        changes={"username": username, "roles": role_names},
+        changes={"username": username, "roles": role_names, "teams": [team.slug for team in team_list]},
     )
     return account
 

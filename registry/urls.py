@@ -43,4 +43,14 @@ urlpatterns = [
     ),
     path("account/tokens/", views.tokens, name="tokens"),
     path("account/tokens/<str:prefix>/revoke/", views.token_revoke, name="token-revoke"),
+    path("service-accounts/", views.service_accounts, name="service-accounts"),
+    path("service-accounts/<str:username>/", views.service_account_detail, name="service-account-detail"),
+    path(
+        "service-accounts/<str:username>/tokens/<str:prefix>/revoke/",
+        views.service_account_token_revoke,
+        name="service-account-token-revoke",
+    ),
+    path("teams/", views.teams, name="teams"),
+    path("teams/<slug:slug>/", views.team_detail, name="team-detail"),
+    path("teams/<slug:slug>/members/<int:user_id>/remove/", views.team_member_remove, name="team-member-remove"),
 ]

@@ -14,12 +14,18 @@ from registry import permissions, selectors, services
 from registry.choices import Stage
 from registry.downloads import artifact_response
 from registry.exceptions import DomainError
-from registry.forms import ArtifactUploadForm, GrantForm, ModelForm, TokenForm, TransitionForm, VersionForm
-from registry.models import (
-    RegisteredModel,
-    RegisteredModelGroupObjectPermission,
-    RegisteredModelUserObjectPermission,
+from registry.forms import (
+    ArtifactUploadForm,
+    GrantForm,
+    ModelForm,
+    ServiceAccountForm,
+    TeamForm,
+    TeamMemberForm,
+    TokenForm,
+    TransitionForm,
+    VersionForm,
 )
+from registry.models import RegisteredModel
 from registry.pagination import CappedPaginator
 from registry.permissions import Action
 
@@ -289,20 +295,6 @@ def version_transition(request, name, version):
 # --- Access tab ------------------------------------------------------------------------------------------
 
 
-def _grants(model: RegisteredModel) -> tuple[list, list]:
-    users: dict = {}
-    for row in RegisteredModelUserObjectPermission.objects.filter(content_object=model).select_related(
-        "user", "permission"
-    ):
-        users.setdefault(row.user, []).append(row.permission.codename)
-    teams: dict = {}
-    for row in RegisteredModelGroupObjectPermission.objects.filter(content_object=model).select_related(
-        "group__team", "permission"
-    ):
-        teams.setdefault(row.group, []).append(row.permission.codename)
-    return sorted(users.items(), key=lambda kv: kv[0].username), sorted(teams.items(), key=lambda kv: kv[0].name)
-
-
 @require_http_methods(["GET", "POST"])
 def model_access(request, name):
     model = selectors.model_get(user=request.user, name=name)
@@ -325,13 +317,13 @@ def model_access(request, name):
             else:
                 messages.success(request, "Access granted.")
                 return redirect("registry:model-access", name=model.name)
-    users, teams = _grants(model)
+    grants = selectors.access_list(user=request.user, model=model)
     context = {
         "model": model,
         "perms": perms,
         "form": form,
-        "user_grants": users,
-        "team_grants": teams,
+        "user_grants": grants["users"],
+        "team_grants": grants["teams"],
         "tab": "access",
         "action_labels": {a.value: permissions.ACTION_VERBS[a] for a in Action},
     }
@@ -348,10 +340,12 @@ def model_access_revoke(request, name):
         grantee = Group.objects.filter(pk=ident).first() if ident.isdigit() else None
     if grantee is None:
         messages.error(request, "Unknown user or team.")
+        return redirect("registry:model-access", name=model.name)
+    try:
+        services.access_revoke(actor=request.user, model=model, grantee=grantee, actions=list(Action))
+    except DomainError as exc:
+        messages.error(request, exc.message)
     else:
-        services.access_revoke(
-            actor=request.user, model=model, grantee=grantee, actions=list(permissions.OWNER_ACTIONS)
-        )
         messages.success(request, "Access revoked.")
     return redirect("registry:model-access", name=model.name)
 
@@ -359,24 +353,25 @@ def model_access_revoke(request, name):
 # --- API tokens ------------------------------------------------------------------------------------------
 
 
+def _token_create_from(request, form: TokenForm, *, owner) -> str | None:
+    """Create a token from a valid form; the secret, to show once, or None with the errors on the form."""
+    try:
+        token, secret = services.token_create(actor=request.user, user=owner, **form.cleaned_data)
+    except DomainError as exc:
+        form.apply_error(exc)
+        return None
+    messages.success(request, f"Token {token.prefix} created. Copy it now: it will not be shown again.")
+    return secret
+
+
 @require_http_methods(["GET", "POST"])
 def tokens(request):
-    form = TokenForm(request.POST or None)
+    form = TokenForm(request.POST or None, owner=request.user)
     new_secret = None
     if request.method == "POST" and form.is_valid():
-        try:
-            token, new_secret = services.token_create(
-                actor=request.user,
-                user=request.user,
-                name=form.cleaned_data["name"],
-                scopes=form.cleaned_data["scopes"],
-                expires_days=form.cleaned_data["expires_days"],
-            )
-        except DomainError as exc:
-            form.apply_error(exc)
-        else:
-            form = TokenForm()
-            messages.success(request, f"Token {token.prefix} created. Copy it now: it will not be shown again.")
+        new_secret = _token_create_from(request, form, owner=request.user)
+        if new_secret:
+            form = TokenForm(owner=request.user)
     context = {"form": form, "tokens": selectors.token_list(user=request.user), "new_secret": new_secret}
     return render(request, "registry/tokens.html", context)
 
@@ -390,3 +385,107 @@ def token_revoke(request, prefix):
         services.token_revoke(actor=request.user, token=token)
         messages.success(request, f"Token {prefix} revoked.")
     return redirect("registry:tokens")
+
+
+# --- Service accounts (administrators) -------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+def service_accounts(request):
+    accounts = selectors.service_account_list(user=request.user)
+    form = ServiceAccountForm(request.POST or None) if permissions.is_administrator(request.user) else None
+    if request.method == "POST" and form is None:
+        raise PermissionDenied("Only administrators create service accounts.")
+    if request.method == "POST" and form.is_valid():
+        try:
+            account = services.service_account_create(actor=request.user, **form.cleaned_data)
+        except DomainError as exc:
+            form.apply_error(exc)
+        else:
+            messages.success(request, f"Created {account.user.get_username()}. Next: issue it a token.")
+            return redirect("registry:service-account-detail", username=account.user.get_username())
+    return render(request, "registry/service_accounts.html", {"accounts": accounts, "form": form})
+
+
+@require_http_methods(["GET", "POST"])
+def service_account_detail(request, username):
+    account = selectors.service_account_get(user=request.user, username=username)
+    form = TokenForm(request.POST or None, owner=account.user) if permissions.is_administrator(request.user) else None
+    if request.method == "POST" and form is None:
+        raise PermissionDenied("Only administrators issue tokens for service accounts.")
+    new_secret = None
+    if request.method == "POST" and form.is_valid():
+        new_secret = _token_create_from(request, form, owner=account.user)
+        if new_secret:
+            form = TokenForm(owner=account.user)
+    context = {
+        "account": account,
+        "form": form,
+        "tokens": selectors.token_list(user=account.user),
+        "new_secret": new_secret,
+        "teams": [group.team for group in account.user.groups.filter(team__isnull=False).select_related("team")],
+        "roles": sorted(permissions.roles(account.user)),
+    }
+    return render(request, "registry/service_account_detail.html", context)
+
+
+@require_POST
+def service_account_token_revoke(request, username, prefix):
+    account = selectors.service_account_get(user=request.user, username=username)
+    token = selectors.token_list(user=account.user).filter(prefix=prefix).first()
+    if token is None:
+        messages.error(request, "No such token.")
+    else:
+        services.token_revoke(actor=request.user, token=token)
+        messages.success(request, f"Token {prefix} revoked.")
+    return redirect("registry:service-account-detail", username=username)
+
+
+# --- Teams (administrators) ------------------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+def teams(request):
+    team_list = selectors.team_list(user=request.user)
+    form = TeamForm(request.POST or None) if permissions.is_administrator(request.user) else None
+    if request.method == "POST" and form is None:
+        raise PermissionDenied("Only administrators create teams.")
+    if request.method == "POST" and form.is_valid():
+        try:
+            team = services.team_create(actor=request.user, **form.cleaned_data)
+        except DomainError as exc:
+            form.apply_error(exc)
+        else:
+            messages.success(request, f"Created team {team.name}. Next: add its members.")
+            return redirect("registry:team-detail", slug=team.slug)
+    return render(request, "registry/teams.html", {"teams": team_list, "form": form})
+
+
+@require_http_methods(["GET", "POST"])
+def team_detail(request, slug):
+    team = selectors.team_get(user=request.user, slug=slug)
+    form = TeamMemberForm(request.POST or None) if permissions.is_administrator(request.user) else None
+    if request.method == "POST" and form is None:
+        raise PermissionDenied("Only administrators manage team members.")
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.team_member_add(actor=request.user, team=team, user=form.cleaned_data["username"])
+        except DomainError as exc:
+            form.apply_error(exc)
+        else:
+            messages.success(request, f"Added {form.cleaned_data['username'].get_username()} to {team.name}.")
+            return redirect("registry:team-detail", slug=team.slug)
+    context = {"team": team, "members": list(team.group.user_set.all()), "form": form}
+    return render(request, "registry/team_detail.html", context)
+
+
+@require_POST
+def team_member_remove(request, slug, user_id):
+    team = selectors.team_get(user=request.user, slug=slug)
+    member = team.group.user_set.filter(pk=user_id).first()
+    if member is None:
+        messages.error(request, "That person is not in this team.")
+    else:
+        services.team_member_remove(actor=request.user, team=team, user=member)
+        messages.success(request, f"Removed {member.get_username()} from {team.name}.")
+    return redirect("registry:team-detail", slug=team.slug)

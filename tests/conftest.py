@@ -16,6 +16,7 @@ import uuid
 from urllib.parse import urlparse
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from rest_framework.test import APIClient
 
@@ -102,6 +103,14 @@ def _set_truncate_trigger(*, enabled: bool) -> None:
 def _fast_password_hashing(settings):
     """Personas are made by the dozen; production's slow hasher would dominate the suite's time."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache(settings):
+    """Each test starts with an empty local-memory cache, so API throttle counters never leak between tests
+    (and a REDIS_URL in the environment is never flushed). Throttling tests opt into Redis explicitly."""
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "tests"}}
+    cache.clear()
 
 
 def pytest_configure(config):

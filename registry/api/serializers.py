@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from django.contrib.auth import get_user_model
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from registry.choices import ArtifactKind, Framework, Stage, TaskType, TokenScope, Visibility
 from registry.models import ApiToken, Artifact, Metric, ModelVersion, RegisteredModel, Team
+from registry.permissions import Action
+
+User = get_user_model()
 
 
 class MetricSerializer(serializers.ModelSerializer):
@@ -297,3 +301,42 @@ class TokenCreatedOutput(TokenOutput):
     @extend_schema_field(serializers.CharField())
     def get_token(self, obj) -> str:
         return self.context["secret"]
+
+
+# Per-model permissions by the names the API uses: view, change, delete, upload_artifact, submit_for_approval,
+# manage_access.
+ACTION_NAMES = {action: action.value.removesuffix("_registeredmodel") for action in Action}
+ACTIONS_BY_NAME = {name: action for action, name in ACTION_NAMES.items()}
+
+
+class GrantOutput(serializers.Serializer):
+    grantee_type = serializers.ChoiceField(choices=["user", "team"])
+    grantee = serializers.CharField(help_text="The username, or the team's slug.")
+    name = serializers.CharField(help_text="The username, or the team's display name.")
+    actions = serializers.ListField(child=serializers.ChoiceField(choices=list(ACTIONS_BY_NAME)))
+
+
+class GrantInput(serializers.Serializer):
+    user = serializers.CharField(required=False, help_text="Grant to this user (username)...")
+    team = serializers.CharField(required=False, help_text="...or to this team (slug). Exactly one of the two.")
+    actions = serializers.ListField(
+        child=serializers.ChoiceField(choices=list(ACTIONS_BY_NAME)),
+        allow_empty=False,
+        help_text="What the grantee may do; you can only grant what you hold yourself.",
+    )
+
+    def validate(self, data):
+        if bool(data.get("user")) == bool(data.get("team")):
+            raise serializers.ValidationError({"user": ["Give either a user or a team."]})
+        if data.get("user"):
+            user = User.objects.filter(username=data["user"], is_active=True).first()
+            if user is None:
+                raise serializers.ValidationError({"user": ["No active user with this username."]})
+            data["grantee"] = user
+        else:
+            team = Team.objects.select_related("group").filter(slug=data["team"]).first()
+            if team is None:
+                raise serializers.ValidationError({"team": ["No team with this slug."]})
+            data["grantee"] = team.group
+        data["actions"] = [ACTIONS_BY_NAME[name] for name in data["actions"]]
+        return data

@@ -22,6 +22,11 @@ urlpatterns = [
         api(views.VersionTransition),
         name="version-transition",
     ),
+    path("models/<model:name>/access/", api(views.ModelAccess), name="model-access"),
+    path("models/<model:name>/access/users/<str:grantee>/", api(views.ModelAccessUserRevoke), name="model-access-user"),
+    path(
+        "models/<model:name>/access/teams/<slug:grantee>/", api(views.ModelAccessTeamRevoke), name="model-access-team"
+    ),
     path(
         "models/<model:name>/versions/<int:version>/artifacts/",
         api(views.ArtifactListCreate),

@@ -3,6 +3,8 @@ render the result. Permission answers come from `registry.permissions`, through 
 
 from __future__ import annotations
 
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.http import Http404
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
@@ -10,18 +12,21 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import generics, status
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from governance import services as governance_services
 from registry import permissions, selectors, services, uploads
 from registry.api import serializers as s
 from registry.api.pagination import VersionCursorPagination
+from registry.api.throttling import UPLOAD_THROTTLES
 from registry.choices import ArtifactKind, TokenScope
 from registry.downloads import artifact_response
+from registry.exceptions import InvalidInput
 from registry.filters import ModelFilter, VersionFilter
-from registry.models import ApiToken, Artifact, ModelVersion, RegisteredModel
+from registry.models import ApiToken, Artifact, ModelVersion, RegisteredModel, Team
 from registry.permissions import Action
+
+User = get_user_model()
 
 ERROR = OpenApiResponse(description='`{"error": {"code", "message", "fields"}}`')
 
@@ -233,7 +238,9 @@ class ArtifactListCreate(VersionScopedMixin, generics.ListCreateAPIView):
         return selectors.artifact_list(user=self.request.user, version=self.get_version())
 
     def get_throttles(self):
-        return [ScopedRateThrottle()] if self.request.method == "POST" else super().get_throttles()
+        if self.request.method == "POST":
+            return [throttle() for throttle in UPLOAD_THROTTLES]
+        return super().get_throttles()
 
     def create(self, request, *args, **kwargs):
         version = self.get_version(Action.UPLOAD)
@@ -264,7 +271,7 @@ class ArtifactListCreate(VersionScopedMixin, generics.ListCreateAPIView):
 class ArtifactPut(VersionScopedMixin, APIView):
     serializer_class = s.ArtifactOutput
     parser_classes = []  # the body is read as a stream by registry.uploads, never parsed
-    throttle_classes = [ScopedRateThrottle]
+    throttle_classes = UPLOAD_THROTTLES
     throttle_scope = "uploads"
 
     def put(self, request, name, version, filename):
@@ -327,3 +334,104 @@ class ArtifactDownload(VersionScopedMixin, APIView):
         artifact = selectors.artifact_get(user=request.user, version=self.get_version(), artifact_id=artifact_id)
         override = request.query_params.get("override") in ("1", "true", "yes")
         return artifact_response(request, artifact, override=override)
+
+
+# --- Access ----------------------------------------------------------------------------------------------
+
+
+def _grant_row(grantee, codenames) -> dict:
+    actions = [s.ACTION_NAMES[action] for action in Action if action.value in set(codenames)]
+    if isinstance(grantee, Group):
+        team = grantee.team
+        return {"grantee_type": "team", "grantee": team.slug, "name": team.name, "actions": actions}
+    username = grantee.get_username()
+    return {"grantee_type": "user", "grantee": username, "name": username, "actions": actions}
+
+
+@extend_schema_view(
+    get=extend_schema(
+        summary="List who holds which permissions on a model (anyone who may view it)",
+        responses={200: s.GrantOutput(many=True), 404: ERROR},
+    ),
+    post=extend_schema(
+        summary="Grant permissions on a model to a user or a team (needs manage_access; token scope admin)",
+        description="Nobody can grant what they do not hold themselves. Granting what the grantee already holds "
+        "changes nothing. Answers with the grantee's permissions afterwards.",
+        request=s.GrantInput,
+        responses={200: s.GrantOutput, 400: ERROR, 403: ERROR, 404: ERROR},
+    ),
+)
+class ModelAccess(ModelScopedMixin, APIView):
+    def get(self, request, name):
+        grants = selectors.access_list(user=request.user, model=self.get_model())
+        rows = [_grant_row(team, codes) for team, codes in grants["teams"]]
+        rows += [_grant_row(user, codes) for user, codes in grants["users"]]
+        return Response(s.GrantOutput(rows, many=True).data)
+
+    def post(self, request, name):
+        model = self.get_model(Action.MANAGE_ACCESS)
+        data = s.GrantInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        grantee = data.validated_data["grantee"]
+        held = services.access_grant(
+            actor=request.user, model=model, grantee=grantee, actions=data.validated_data["actions"]
+        )
+        return Response(s.GrantOutput(_grant_row(grantee, held)).data)
+
+
+ACTIONS_PARAMETER = OpenApiParameter(
+    "actions",
+    OpenApiTypes.STR,
+    many=True,
+    description="The permissions to revoke (repeat, or separate with commas); all of them if omitted.",
+    enum=list(s.ACTIONS_BY_NAME),
+)
+
+
+class _AccessRevoke(ModelScopedMixin, APIView):
+    """Revoke a grantee's permissions on a model: all of them, or those named in `?actions=`."""
+
+    def get_grantee(self, ident: str):
+        raise NotImplementedError
+
+    def delete(self, request, name, grantee):
+        model = self.get_model(Action.MANAGE_ACCESS)
+        target = self.get_grantee(grantee)
+        names = [n.strip() for value in request.query_params.getlist("actions") for n in value.split(",") if n.strip()]
+        unknown = sorted(set(names) - set(s.ACTIONS_BY_NAME))
+        if unknown:
+            raise InvalidInput(
+                f"Unknown permission: {', '.join(unknown)}.",
+                fields={"actions": [f"Pick from: {', '.join(s.ACTIONS_BY_NAME)}."]},
+            )
+        actions = [s.ACTIONS_BY_NAME[n] for n in names] or list(Action)
+        services.access_revoke(actor=request.user, model=model, grantee=target, actions=actions)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+@extend_schema(
+    summary="Revoke a user's permissions on a model (needs manage_access; token scope admin)",
+    parameters=[ACTIONS_PARAMETER],
+    request=None,
+    responses={204: None, 400: ERROR, 403: ERROR, 404: ERROR},
+)
+class ModelAccessUserRevoke(_AccessRevoke):
+    def get_grantee(self, ident: str):
+        user = User.objects.filter(username=ident).first()
+        if user is None:
+            raise Http404(f"No user '{ident}'.")
+        return user
+
+
+@extend_schema(
+    summary="Revoke a team's permissions on a model (needs manage_access; token scope admin)",
+    parameters=[ACTIONS_PARAMETER],
+    request=None,
+    responses={204: None, 400: ERROR, 403: ERROR, 404: ERROR},
+)
+class ModelAccessTeamRevoke(_AccessRevoke):
+    def get_grantee(self, ident: str):
+        team = Team.objects.select_related("group").filter(slug=ident).first()
+        if team is None:
+            raise Http404(f"No team '{ident}'.")
+        return team.group

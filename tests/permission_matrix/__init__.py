@@ -12,6 +12,10 @@ Who may do what (see registry/permissions.py):
   risk officers, auditors and administrators. Otherwise 404, so existence does not leak.
 - change and the other model actions: the owner, the owning team and administrators; 403 for anyone else
   who can see the model.
+
+API endpoints are also called with the owner's API tokens (`TOKEN_PERSONAS`): a token answers as its owner
+would, except 403 when it lacks the scope the endpoint needs (`Endpoint.scope`, derived from the action when
+not given) and 404 on every model but the one it is restricted to.
 """
 
 from __future__ import annotations
@@ -20,7 +24,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from registry.permissions import Action
+from registry.choices import TokenScope
+from registry.permissions import ACTION_SCOPE, Action
 
 PERSONAS = [
     "anonymous",
@@ -38,6 +43,23 @@ SEES_RESTRICTED = {"owner", "teammate", "risk_officer", "auditor", "administrato
 MODEL_ACTORS = {"owner", "teammate", "administrator"}
 CREATES_MODELS = {"owner", "teammate", "outsider", "administrator"}
 READS_AUDIT = {"auditor", "administrator"}
+ADMINISTRATORS = {"administrator"}
+
+
+@dataclass(frozen=True)
+class TokenPersona:
+    """The owner's API token with these scopes; `other_model` restricts it to a model that is not under test."""
+
+    scopes: tuple[str, ...]
+    other_model: bool = False
+
+
+TOKEN_PERSONAS = {
+    "read_token": TokenPersona((TokenScope.READ,)),
+    "write_token": TokenPersona((TokenScope.WRITE,)),
+    "other_model_token": TokenPersona((TokenScope.ADMIN,), other_model=True),
+}
+TOKEN_OWNER = "owner"
 
 
 @dataclass(frozen=True)
@@ -58,3 +80,17 @@ class Endpoint:
     # How the body is sent: "json" (API default), "multipart", or "raw" (bytes as application/octet-stream).
     content: str = "json"
     expect: Callable[[str, str], int] | None = None
+    # The API token scope the endpoint needs. Default: the action's scope (view: read, manage_access: admin,
+    # the rest: write); for rows without an Action, read for GET and write otherwise.
+    scope: str | None = None
+    # True for writes to the caller's own account (their API tokens) rather than to the registry: the
+    # "an auditor changes nothing" test leaves these out.
+    personal: bool = False
+
+    @property
+    def needed_scope(self) -> str:
+        if self.scope is not None:
+            return self.scope
+        if isinstance(self.action, Action):
+            return ACTION_SCOPE[self.action]
+        return TokenScope.READ if self.method == "get" else TokenScope.WRITE

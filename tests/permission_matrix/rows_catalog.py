@@ -1,5 +1,6 @@
 """Matrix rows for the catalog: models, versions, access, tokens, history (browser and v1 API)."""
 
+from registry.choices import TokenScope
 from registry.permissions import Action
 from tests.permission_matrix import CREATES_MODELS, READS_AUDIT, Endpoint
 
@@ -25,7 +26,15 @@ ROWS = [
         "registry:version-transition", "post", Action.CHANGE, ok=302, data={"stage": "staging", "justification": "x"}
     ),
     Endpoint("registry:tokens", action=None, model_scoped=False),
-    Endpoint("registry:token-revoke", "post", action=None, ok=302, model_scoped=False),
+    Endpoint(
+        "registry:tokens",
+        "post",
+        action=None,
+        model_scoped=False,
+        data={"name": "t", "scopes": ["read"], "expires_days": 30},
+        personal=True,
+    ),
+    Endpoint("registry:token-revoke", "post", action=None, ok=302, model_scoped=False, personal=True),
     Endpoint("governance:audit-log", action=lambda p: p in READS_AUDIT, model_scoped=False),
     Endpoint("governance:model-history"),
     # --- API -----------------------------------------------------------------------------------------------
@@ -56,6 +65,17 @@ ROWS = [
         ok=201,
         model_scoped=False,
         data={"name": "t", "scopes": ["read"]},
+        scope=TokenScope.ADMIN,
+        personal=True,
     ),
-    Endpoint("api:token-revoke", "delete", api=True, action=None, ok=204, model_scoped=False),
+    Endpoint(
+        "api:token-revoke",
+        "delete",
+        api=True,
+        action=None,
+        ok=204,
+        model_scoped=False,
+        scope=TokenScope.ADMIN,
+        personal=True,
+    ),
 ]

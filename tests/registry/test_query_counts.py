@@ -7,7 +7,7 @@ from django.test import Client
 from registry import services
 from registry.choices import Visibility
 from registry.permissions import Action
-from tests.factories import make_model, make_version
+from tests.factories import make_model, make_user, make_version
 
 CATALOG_MAX_QUERIES = 12
 API_MAX_QUERIES = 10
@@ -64,3 +64,35 @@ def test_outsider_sees_internal_plus_granted_restricted(catalog, api):
     granted_direct = len([i for i in range(0, 120, 3) if i % 6 == 0])
     granted_team = len([i for i in range(0, 120, 3) if i % 6 != 0 and i % 9 == 0])
     assert count == internal + granted_direct + granted_team
+
+
+ADMIN_LIST_MAX_QUERIES = 10
+
+
+@pytest.mark.parametrize("size", [2, 20])
+def test_teams_and_service_accounts_pages_query_count_is_constant(administrator, django_assert_max_num_queries, size):
+    for i in range(size):
+        team = services.team_create(actor=administrator, name=f"Team {i:02d}")
+        services.team_member_add(actor=administrator, team=team, user=make_user(f"member-{i:02d}"))
+        services.service_account_create(actor=administrator, username=f"pipeline-{i:02d}", roles=["Model Owner"])
+    client = Client()
+    client.force_login(administrator)
+    for url, listed in (("/teams/", b"member-01"), ("/service-accounts/", b"pipeline-01")):
+        with django_assert_max_num_queries(ADMIN_LIST_MAX_QUERIES):
+            response = client.get(url)
+        assert response.status_code == 200 and listed in response.content
+
+
+@pytest.mark.parametrize("grantees", [2, 20])
+def test_access_list_query_count_is_constant(owner, api, django_assert_max_num_queries, grantees):
+    model = make_model(owner, name="shared", visibility=Visibility.RESTRICTED)
+    for i in range(grantees):
+        services.access_grant(actor=owner, model=model, grantee=make_user(f"g{i:02d}"), actions=[Action.VIEW])
+    api.force_login(owner)
+    with django_assert_max_num_queries(API_MAX_QUERIES):
+        response = api.get("/api/v1/models/shared/access/")
+    assert len(response.json()) == grantees + 1
+    browser = Client()
+    browser.force_login(owner)
+    with django_assert_max_num_queries(CATALOG_MAX_QUERIES):
+        assert browser.get("/models/shared/access/").status_code == 200
