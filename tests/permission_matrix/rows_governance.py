@@ -16,31 +16,90 @@ MANAGERS = {"administrator", "risk_officer"}
 
 
 def _ready(ctx: dict, visibility: str):
-    model = ctx["models"][visibility]
+    """Version 1 documented, minimal risk, in staging; the reviewer persona on the Peer Review committee.
+    Idempotent: several rows of one test may ask for it."""
+    model = type(ctx["models"][visibility]).objects.get(pk=ctx["models"][visibility].pk)
     version = model.versions.get(version=1)
     peer = Committee.objects.get(slug="peer-review")
-    if not peer.memberships.filter(user=ctx["people"]["reviewer"]).exists():
-        services.committee_member_set(
-            actor=ctx["people"]["administrator"], committee=peer, user=ctx["people"]["reviewer"]
-        )
+    reviewer, admin = ctx["people"]["reviewer"], ctx["people"]["administrator"]
+    if not peer.memberships.filter(user=reviewer).exists():
+        services.committee_member_set(actor=admin, committee=peer, user=reviewer)
     if model.risk_tier != RiskTier.MINIMAL:
         registry_services.model_update(
             actor=model.owner, model=model, data={"intended_use": "Scoring.", "limitations": "Small data."}
         )
         registry_services.model_risk_tier_set(actor=None, model=model, tier=RiskTier.MINIMAL)
+    if version.stage == Stage.DEVELOPMENT:
         registry_services.version_update(actor=model.owner, version=version, data={"training_data": ["s3://d"]})
         version = services.version_transition(actor=model.owner, version=version, stage=Stage.STAGING)
     return model, version
 
 
-def open_request(ctx: dict, visibility: str, user) -> dict:
-    model, version = _ready(ctx, visibility)
-    request = ApprovalRequest.objects.filter(version=version).first()
+def _request(model, version, ctx):
+    request = ApprovalRequest.objects.filter(version=version, target_stage=Stage.PRODUCTION).first()
     if request is None:
         request = services.approval_request_submit(
             actor=model.owner, version=version, target_stage=Stage.PRODUCTION, justification="Ready."
         )
+    return request
+
+
+def open_request(ctx: dict, visibility: str, user) -> dict:
+    model, version = _ready(ctx, visibility)
+    return {"request_id": _request(model, version, ctx).pk}
+
+
+def returned_request(ctx: dict, visibility: str, user) -> dict:
+    """A request the reviewer sent back for changes: its owner may resubmit it."""
+    model, version = _ready(ctx, visibility)
+    request = _request(model, version, ctx)
+    if request.status == "open":
+        peer = Committee.objects.get(slug="peer-review")
+        services.vote_cast(
+            actor=ctx["people"]["reviewer"],
+            request=request,
+            committee=peer,
+            decision="request_changes",
+            comment="Add the drift report.",
+        )
     return {"request_id": request.pk}
+
+
+def _approve(model, version, ctx):
+    request = _request(model, version, ctx)
+    if request.status == "open":
+        peer = Committee.objects.get(slug="peer-review")
+        services.vote_cast(actor=ctx["people"]["reviewer"], request=request, committee=peer, decision="approve")
+    return request
+
+
+def approved(ctx: dict, visibility: str, user) -> dict:
+    """Version 1 approved for production, still in staging: its owner may promote it."""
+    model, version = _ready(ctx, visibility)
+    _approve(model, version, ctx)
+    return {}
+
+
+def in_production(ctx: dict, visibility: str, user) -> dict:
+    model, version = _ready(ctx, visibility)
+    if version.stage != Stage.PRODUCTION:
+        _approve(model, version, ctx)
+        services.version_transition(actor=model.owner, version=version, stage=Stage.PRODUCTION)
+    return {}
+
+
+def two_promotions(ctx: dict, visibility: str, user) -> dict:
+    """Version 1 served in production, then version 2 replaced it: a rollback can put version 1 back."""
+    in_production(ctx, visibility, user)
+    model = type(ctx["models"][visibility]).objects.get(pk=ctx["models"][visibility].pk)
+    if model.production_version == 1:
+        second = registry_services.version_register(
+            actor=model.owner, model=model, training_data=["s3://d2"], metrics=[{"name": "auc", "value": 0.9}]
+        )
+        second = services.version_transition(actor=model.owner, version=second, stage=Stage.STAGING)
+        _approve(model, second, ctx)
+        services.version_transition(actor=model.owner, version=second, stage=Stage.PRODUCTION)
+    return {}
 
 
 def governable(ctx: dict, visibility: str, user) -> dict:
@@ -95,6 +154,18 @@ def request_owner_action(ok: int):
     return expect
 
 
+def routed(ok: int, action: Action = Action.CHANGE):
+    """Rows whose setup routes a request to the reviewer's committee: the reviewer then sees the model too."""
+
+    def expect(persona: str, visibility: str) -> int:
+        sees = visibility == "internal" or persona in SEES_RESTRICTED or persona == "reviewer"
+        if not sees:
+            return 404
+        return ok if action == Action.VIEW or persona in MODEL_ACTORS else 403
+
+    return expect
+
+
 def break_glass(ok: int):
     def expect(persona: str, visibility: str) -> int:
         sees = visibility == "internal" or persona in SEES_RESTRICTED
@@ -119,7 +190,7 @@ ROWS = [
     Endpoint("governance:dashboard", action=None, model_scoped=False),
     Endpoint("governance:reviews", action=None, model_scoped=False),
     Endpoint("governance:inbox", action=None, model_scoped=False),
-    Endpoint("governance:inbox", "post", action=None, ok=302, model_scoped=False),
+    Endpoint("governance:inbox", "post", action=None, ok=302, model_scoped=False, personal=True),
     Endpoint("governance:committees", action=None, model_scoped=False),
     Endpoint("governance:committees", "post", model_scoped=False, data=new_committee, expect=manager_only(302)),
     Endpoint("governance:committee-detail", action=None, model_scoped=False, url_kwargs=committee),
@@ -142,7 +213,7 @@ ROWS = [
         expect=manager_only(302),
     ),
     Endpoint("governance:model-production"),
-    Endpoint("governance:model-rollback", "post", Action.CHANGE, ok=302),
+    Endpoint("governance:model-rollback", "post", Action.CHANGE, url_kwargs=two_promotions, expect=routed(302)),
     Endpoint("governance:version-approvals"),
     Endpoint(
         "governance:request-submit",
@@ -162,12 +233,21 @@ ROWS = [
     Endpoint(
         "governance:request-vote",
         "post",
+        scope="vote",
         url_kwargs=open_request,
         data=lambda ctx, visibility: {"committee": Committee.objects.get(slug="peer-review").pk, "decision": "approve"},
         expect=voting(302),
     ),
-    Endpoint("governance:request-withdraw", "post", url_kwargs=open_request, expect=request_owner_action(302)),
-    Endpoint("governance:request-resubmit", "post", url_kwargs=open_request, expect=request_owner_action(302)),
+    Endpoint(
+        "governance:request-withdraw", "post", Action.SUBMIT, url_kwargs=open_request, expect=request_owner_action(302)
+    ),
+    Endpoint(
+        "governance:request-resubmit",
+        "post",
+        Action.SUBMIT,
+        url_kwargs=returned_request,
+        expect=request_owner_action(302),
+    ),
     # --- API -----------------------------------------------------------------------------------------------
     Endpoint("governance-api:committee-list", api=True, action=None, model_scoped=False),
     Endpoint(
@@ -227,19 +307,29 @@ ROWS = [
         "governance-api:request-vote",
         "post",
         api=True,
+        scope="vote",
         url_kwargs=open_request,
         data={"committee": "peer-review", "decision": "approve"},
         expect=voting(201),
     ),
     Endpoint(
-        "governance-api:request-withdraw", "post", api=True, url_kwargs=open_request, expect=request_owner_action(200)
+        "governance-api:request-withdraw",
+        "post",
+        Action.SUBMIT,
+        api=True,
+        url_kwargs=open_request,
+        expect=request_owner_action(200),
     ),
     Endpoint(
-        "governance-api:request-resubmit", "post", api=True, url_kwargs=open_request, expect=request_owner_action(409)
+        "governance-api:request-resubmit",
+        "post",
+        Action.SUBMIT,
+        api=True,
+        url_kwargs=returned_request,
+        expect=request_owner_action(200),
     ),
-    # The promotion passes the permission check but the gate refuses (no approval): 403 either way.
-    Endpoint("governance-api:promote", "post", Action.CHANGE, api=True, ok=403, url_kwargs=governable),
-    Endpoint("governance-api:rollback", "post", Action.CHANGE, api=True, ok=409),
+    Endpoint("governance-api:promote", "post", Action.CHANGE, api=True, url_kwargs=approved, expect=routed(200)),
+    Endpoint("governance-api:rollback", "post", Action.CHANGE, api=True, url_kwargs=two_promotions, expect=routed(200)),
     Endpoint(
         "governance-api:break-glass",
         "post",
@@ -251,6 +341,5 @@ ROWS = [
     Endpoint("governance-api:alias-detail", api=True, url_kwargs=with_alias),
     Endpoint("governance-api:alias-detail", "put", Action.CHANGE, api=True, url_kwargs=with_alias, data={"version": 1}),
     Endpoint("governance-api:alias-detail", "delete", Action.CHANGE, api=True, ok=204, url_kwargs=with_alias),
-    # No version is in production in the matrix world: 404 for everyone who may see the model.
-    Endpoint("governance-api:production", api=True, ok=404),
+    Endpoint("governance-api:production", api=True, url_kwargs=in_production, expect=routed(200, Action.VIEW)),
 ]
