@@ -230,6 +230,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 CELERY_BROKER_CONNECTION_TIMEOUT = 3
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_DEFAULT_QUEUE = env("CELERY_QUEUE", default="celery")
+# Periodic jobs, run by `celery beat` (`make worker` starts one). Each task is idempotent.
 CELERY_BEAT_SCHEDULE = {
     "artifacts-requeue": {
         "task": "registry.tasks.requeue_stale_artifacts",
@@ -242,6 +243,11 @@ CELERY_BEAT_SCHEDULE = {
     "artifacts-scrub": {
         "task": "registry.tasks.scrub_artifacts",
         "schedule": env.int("ARTIFACT_SCRUB_EVERY_SECONDS", default=24 * 3600),
+    },
+    # Expire risk assessments past their validity and send "re-review due soon" reminders.
+    "assessments-review": {
+        "task": "governance.tasks.assessments_review",
+        "schedule": timedelta(minutes=env.int("ASSESSMENT_REVIEW_INTERVAL_MINUTES", default=60)),
     },
 }
 
@@ -313,6 +319,11 @@ SPECTACULAR_SETTINGS = {
         "TaskTypeEnum": "registry.choices.TaskType",
         "VisibilityEnum": "registry.choices.Visibility",
         "TokenScopeEnum": "registry.choices.TokenScope",
+        "AssessmentStatusEnum": "governance.choices.AssessmentStatus",
+        "AssessmentFrameworkEnum": "governance.choices.AssessmentFramework",
+        "EvidenceKindEnum": "governance.choices.EvidenceKind",
+        "RiskCategoryEnum": "governance.choices.RiskCategory",
+        "RiskStatusEnum": "governance.choices.RiskStatus",
     },
 }
 
@@ -362,3 +373,18 @@ LOGGING = {
 APPROVAL_VALID_DAYS = env.int("APPROVAL_VALID_DAYS", default=30)
 BREAK_GLASS_MIN_JUSTIFICATION = 30
 ARBITER_PAGE_SIZES = (10, 25, 50, 100)
+# The address people reach Arbiter at, for links in emails.
+SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+
+# Risk assessments: how long an approved assessment stays valid, by the tier it found (months), when
+# reminders start, and the largest evidence file accepted.
+ASSESSMENT_VALID_MONTHS = {
+    "prohibited": env.int("ASSESSMENT_VALID_MONTHS_HIGH", default=12),
+    "high": env.int("ASSESSMENT_VALID_MONTHS_HIGH", default=12),
+    "limited": env.int("ASSESSMENT_VALID_MONTHS_LIMITED", default=24),
+    "minimal": env.int("ASSESSMENT_VALID_MONTHS_MINIMAL", default=36),
+    # Templates that do not classify a tier (NIST AI RMF, ISO/IEC 42001 checklists).
+    "": env.int("ASSESSMENT_VALID_MONTHS_UNCLASSIFIED", default=12),
+}
+ASSESSMENT_DUE_SOON_DAYS = env.int("ASSESSMENT_DUE_SOON_DAYS", default=30)
+ASSESSMENT_EVIDENCE_MAX_BYTES = env.int("ASSESSMENT_EVIDENCE_MAX_MB", default=50) * 1024 * 1024

@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from governance.models import AuditEvent
+from governance.models import Assessment, AssessmentTemplate, AuditEvent, Risk
 from registry import permissions
 
 
@@ -27,3 +27,46 @@ class AuditEventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+# --- Risk assessments: read-only here; they change through their pages, the API and the services ---------
+
+
+class _ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(AssessmentTemplate)
+class AssessmentTemplateAdmin(_ReadOnlyAdmin):
+    list_display = ["key", "version", "title", "framework", "classifies", "source", "created_at"]
+    list_filter = ["framework", "classifies"]
+    search_fields = ["key", "title"]
+
+
+@admin.register(Assessment)
+class AssessmentAdmin(_ReadOnlyAdmin):
+    list_display = ["pk", "model", "template", "status", "tier", "assessor", "reviewer", "valid_until"]
+    list_filter = ["status", "tier"]
+    search_fields = ["model__name"]
+    list_select_related = ["model", "template", "assessor", "reviewer"]
+
+    def get_queryset(self, request):
+        return permissions.restrict(super().get_queryset(request), request.user, permissions.Action.VIEW)
+
+
+@admin.register(Risk)
+class RiskAdmin(_ReadOnlyAdmin):
+    list_display = ["title", "model", "category", "inherent_rating", "residual_rating", "owner", "due_date", "status"]
+    list_filter = ["status", "category"]
+    search_fields = ["title", "model__name"]
+    list_select_related = ["model", "owner"]
+
+    def get_queryset(self, request):
+        return permissions.restrict(super().get_queryset(request), request.user, permissions.Action.VIEW)

@@ -10,6 +10,7 @@ people what is missing, each item with a link to fix it.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -18,6 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from governance.models import ApprovalPolicy, ApprovalRequest, Committee
+from governance.selectors import assessment_gate_check
 from registry.choices import ArtifactStatus, RiskTier, Stage
 from registry.models import ModelVersion
 
@@ -119,16 +121,21 @@ def precondition_problems(version: ModelVersion, stage: str, policy: ApprovalPol
     return problems
 
 
+TRAILING_LINK = re.compile(r"\s*\((/[^)]*)\)\.?$")
+
+
 def assessment_problems(model) -> list[Problem]:
-    """Whether the model's risk classification is current. Reads the model's risk tier, which the risk
-    assessment workflow sets from the latest approved, unexpired assessment."""
-    if model.risk_tier == RiskTier.UNASSESSED:
-        return [
-            Problem(
-                "missing_assessment", "The model has no approved, current risk assessment.", _assessment_link(model)
-            )
-        ]
-    return []
+    """An approved, unexpired risk assessment, from the risk-assessment workflow's own check; each problem
+    keeps the page that fixes it as its link."""
+    ok, problems = assessment_gate_check(model)
+    if ok:
+        return []
+    result = []
+    for text in problems:
+        match = TRAILING_LINK.search(text)
+        link = match.group(1) if match else _assessment_link(model)
+        result.append(Problem("missing_assessment", TRAILING_LINK.sub(".", text) if match else text, link))
+    return result
 
 
 def current_digests(version: ModelVersion) -> dict[str, str]:

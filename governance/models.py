@@ -1,8 +1,14 @@
 """Governance entities: the audit trail, committees, approval policies, approval requests and votes."""
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.db.models import F, Q
+from django.urls import reverse
 from django.utils import timezone
+
+from governance.choices import AssessmentFramework, AssessmentStatus, EvidenceKind, RiskCategory, RiskStatus, risk_band
+from registry.choices import RiskTier
 
 QUORUM_RULES = [("count", "At least N approvals"), ("fraction", "A share of members"), ("unanimous", "Unanimity")]
 APPROVAL_STATUSES = [
@@ -226,3 +232,246 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return self.message
+
+
+# --- Risk assessments ---------------------------------------------------------------------------------
+
+ONE_TO_FIVE = [MinValueValidator(1), MaxValueValidator(5)]
+
+
+class AssessmentTemplate(models.Model):
+    """One version of a questionnaire: sections of questions, and the rules that score answers into a tier.
+
+    `definition` holds the normalised sections and scoring (governance/questionnaire.py validates it). A
+    version is immutable once an assessment uses it: editing it creates the next version, so every
+    assessment keeps the exact questions it was answered against. `source_digest` lets `frameworks load`
+    tell whether a seed file changed since it was last loaded.
+    """
+
+    key = models.SlugField(max_length=64)
+    version = models.PositiveIntegerField()
+    title = models.CharField(max_length=200)
+    framework = models.CharField(max_length=20, choices=AssessmentFramework.choices)
+    description = models.TextField(blank=True)
+    definition = models.JSONField()
+    classifies = models.BooleanField(default=False, help_text="Approved assessments set the model's risk tier.")
+    source = models.CharField(max_length=200, blank=True, help_text="The seed file it was loaded from, if any.")
+    source_digest = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", editable=False
+    )
+
+    audit_type = "assessment_template"
+
+    class Meta:
+        ordering = ["key", "-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["key", "version"], name="template_version_unique"),
+            models.CheckConstraint(condition=Q(version__gte=1), name="template_version_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.title} v{self.version}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("governance:template-detail", kwargs={"pk": self.pk})
+
+    @property
+    def sections(self) -> list[dict]:
+        return self.definition.get("sections", [])
+
+
+class Assessment(models.Model):
+    """A risk assessment of a model (optionally of one version) against one template version.
+
+    Lifecycle: draft → submitted → approved | returned (returned goes back to submitted when resubmitted);
+    an approved assessment later becomes superseded (a newer one was approved) or expired (past
+    `valid_until`). `score`, `tier` and `explanation` are recomputed from the answers at every save. The
+    reviewer is a risk officer who neither assessed nor answered it (also enforced by a constraint).
+    """
+
+    model = models.ForeignKey("registry.RegisteredModel", on_delete=models.CASCADE, related_name="assessments")
+    model_version = models.ForeignKey(
+        "registry.ModelVersion", on_delete=models.SET_NULL, null=True, blank=True, related_name="assessments"
+    )
+    template = models.ForeignKey(AssessmentTemplate, on_delete=models.PROTECT, related_name="assessments")
+    answers = models.JSONField(default=dict, blank=True)
+    score = models.FloatField(null=True, blank=True)
+    max_score = models.FloatField(null=True, blank=True)
+    tier = models.CharField(max_length=20, choices=RiskTier.choices, blank=True)
+    explanation = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=20, choices=AssessmentStatus.choices, default=AssessmentStatus.DRAFT)
+    assessor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    contributors = models.JSONField(default=list, blank=True, help_text="Ids of everyone who saved answers.")
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    review_comment = models.TextField(blank=True)
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    valid_until = models.DateField(null=True, blank=True)
+    expired_at = models.DateTimeField(null=True, blank=True)
+    due_soon_notified_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    registered_model_path = "model"
+    audit_type = "assessment"
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        permissions = [("approve_assessment", "Can approve or return risk assessments")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(reviewer__isnull=True) | ~Q(reviewer=F("assessor")),
+                name="assessment_reviewer_is_not_assessor",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["model", "status", "-reviewed_at"], name="assessment_model_status_idx"),
+            models.Index(fields=["status", "valid_until"], name="assessment_status_valid_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.template.title} of {self.model.name} (#{self.pk})"
+
+    def get_absolute_url(self) -> str:
+        return reverse("governance:assessment-detail", kwargs={"pk": self.pk})
+
+    @property
+    def audit_model(self):
+        return self.model
+
+    @property
+    def is_editable(self) -> bool:
+        return self.status in (AssessmentStatus.DRAFT, AssessmentStatus.RETURNED)
+
+
+class AssessmentEvidence(models.Model):
+    """A file or a link that supports an assessment, optionally for one question.
+
+    Files go to the "artifacts" storage under `assessment-evidence/`, named by their SHA-256 digest (never by
+    the name the client sent); `filename` is a sanitised copy of that name, for display only.
+    """
+
+    assessment = models.ForeignKey(Assessment, on_delete=models.CASCADE, related_name="evidence")
+    question_id = models.CharField(max_length=64, blank=True)
+    kind = models.CharField(max_length=10, choices=EvidenceKind.choices)
+    title = models.CharField(max_length=200)
+    url = models.URLField(max_length=2000, blank=True)
+    storage_name = models.CharField(max_length=300, blank=True, editable=False)
+    filename = models.CharField(max_length=255, blank=True)
+    size = models.BigIntegerField(null=True, blank=True)
+    sha256 = models.CharField(max_length=64, blank=True)
+    added_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    added_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    registered_model_path = "assessment__model"
+    audit_type = "assessment_evidence"
+
+    class Meta:
+        ordering = ["added_at", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(kind=EvidenceKind.FILE) & ~Q(sha256="") & ~Q(storage_name=""))
+                | (Q(kind=EvidenceKind.LINK) & ~Q(url="")),
+                name="evidence_file_has_digest_link_has_url",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def audit_model(self):
+        return self.assessment.model
+
+
+class Risk(models.Model):
+    """An entry of a model's risk register: what could go wrong, how likely and how bad (1-5 each), before
+    and after mitigation, who owns it and by when. `question_ids` name the questions of `assessment` that
+    raised it. Ratings are likelihood x impact, stored so the portfolio can sort on them."""
+
+    model = models.ForeignKey("registry.RegisteredModel", on_delete=models.CASCADE, related_name="risks")
+    assessment = models.ForeignKey(Assessment, on_delete=models.SET_NULL, null=True, blank=True, related_name="risks")
+    question_ids = models.JSONField(default=list, blank=True)
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    category = models.CharField(max_length=20, choices=RiskCategory.choices, default=RiskCategory.OTHER)
+    likelihood = models.PositiveSmallIntegerField(validators=ONE_TO_FIVE)
+    impact = models.PositiveSmallIntegerField(validators=ONE_TO_FIVE)
+    inherent_rating = models.PositiveSmallIntegerField(editable=False)
+    residual_likelihood = models.PositiveSmallIntegerField(null=True, blank=True, validators=ONE_TO_FIVE)
+    residual_impact = models.PositiveSmallIntegerField(null=True, blank=True, validators=ONE_TO_FIVE)
+    residual_rating = models.PositiveSmallIntegerField(null=True, blank=True, editable=False)
+    mitigation = models.TextField(blank=True)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="owned_risks")
+    due_date = models.DateField(null=True, blank=True)
+    status = models.CharField(max_length=20, choices=RiskStatus.choices, default=RiskStatus.OPEN)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+", editable=False
+    )
+    updated_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    registered_model_path = "model"
+    audit_type = "risk"
+
+    class Meta:
+        ordering = ["-inherent_rating", "due_date", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(likelihood__gte=1, likelihood__lte=5, impact__gte=1, impact__lte=5),
+                name="risk_scores_one_to_five",
+            ),
+            models.CheckConstraint(
+                condition=Q(inherent_rating=F("likelihood") * F("impact")), name="risk_inherent_rating_is_product"
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    residual_likelihood__isnull=True, residual_impact__isnull=True, residual_rating__isnull=True
+                )
+                | Q(
+                    residual_likelihood__gte=1,
+                    residual_likelihood__lte=5,
+                    residual_impact__gte=1,
+                    residual_impact__lte=5,
+                    residual_rating=F("residual_likelihood") * F("residual_impact"),
+                ),
+                name="risk_residual_rating_is_product",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["status", "-inherent_rating"], name="risk_status_rating_idx"),
+            models.Index(fields=["status", "due_date"], name="risk_status_due_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def get_absolute_url(self) -> str:
+        return reverse("governance:risk-edit", kwargs={"pk": self.pk})
+
+    @property
+    def audit_model(self):
+        return self.model
+
+    @property
+    def inherent_band(self) -> str | None:
+        return risk_band(self.inherent_rating)
+
+    @property
+    def residual_band(self) -> str | None:
+        return risk_band(self.residual_rating)
+
+    @property
+    def is_overdue(self) -> bool:
+        return (
+            self.due_date is not None
+            and self.status in (RiskStatus.OPEN, RiskStatus.MITIGATING)
+            and self.due_date < timezone.localdate()
+        )

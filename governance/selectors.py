@@ -2,11 +2,28 @@
 
 from __future__ import annotations
 
-from django.core.exceptions import PermissionDenied
-from django.db.models import F, QuerySet
-from django.http import Http404
+import datetime as dt
+from collections.abc import Iterable
 
-from governance.models import ApprovalPolicy, ApprovalRequest, AuditEvent, Committee, Notification
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
+from django.http import Http404
+from django.urls import reverse
+from django.utils import timezone
+
+from governance.choices import OPEN_RISK_STATUSES, AssessmentStatus
+from governance.models import (
+    ApprovalPolicy,
+    ApprovalRequest,
+    Assessment,
+    AssessmentTemplate,
+    AuditEvent,
+    Committee,
+    Notification,
+    Risk,
+)
 from registry import permissions
 from registry.choices import Stage
 from registry.models import RegisteredModel
@@ -128,3 +145,275 @@ def models_in_production(*, user) -> QuerySet:
         .filter(production_version__isnull=False)
         .order_by("name")
     )
+
+
+# --- Risk assessments ----------------------------------------------------------------------------------
+
+# Assessments still being worked on: a model has at most one of these per template.
+OPEN_ASSESSMENT_STATUSES = (AssessmentStatus.DRAFT, AssessmentStatus.SUBMITTED, AssessmentStatus.RETURNED)
+
+
+def template_latest(*, key: str) -> AssessmentTemplate | None:
+    return AssessmentTemplate.objects.filter(key=key).order_by("-version").first()
+
+
+def template_list(*, user, all_versions: bool = False) -> QuerySet:
+    """Questionnaire templates (latest version of each unless `all_versions`), with how many assessments use
+    each. Templates are not secret: every signed-in user may read them."""
+    if not getattr(user, "is_authenticated", False):
+        return AssessmentTemplate.objects.none()
+    queryset = AssessmentTemplate.objects.annotate(used_by=Count("assessments")).order_by("key", "-version")
+    if not all_versions:
+        newest = AssessmentTemplate.objects.filter(key=OuterRef("key")).order_by("-version").values("version")[:1]
+        queryset = queryset.filter(version=Subquery(newest))
+    return queryset
+
+
+def template_get(*, user, pk: int) -> AssessmentTemplate:
+    template = template_list(user=user, all_versions=True).filter(pk=pk).first()
+    if template is None:
+        raise Http404("No such assessment template.")
+    return template
+
+
+def template_versions(*, key: str) -> QuerySet:
+    return AssessmentTemplate.objects.filter(key=key).annotate(used_by=Count("assessments")).order_by("-version")
+
+
+def _assessments() -> QuerySet:
+    return Assessment.objects.select_related(
+        "model", "model__owner", "model_version", "template", "assessor", "reviewer", "submitted_by"
+    )
+
+
+def assessment_list(*, user, model: RegisteredModel | None = None, statuses: Iterable[str] | None = None) -> QuerySet:
+    """Assessments of the models the user may see, newest first; one query whatever the page size."""
+    queryset = permissions.restrict(_assessments(), user, permissions.Action.VIEW)
+    if model is not None:
+        queryset = queryset.filter(model=model)
+    if statuses:
+        queryset = queryset.filter(status__in=list(statuses))
+    return queryset.order_by("-updated_at", "-pk")
+
+
+def assessment_get(*, user, pk: int | str) -> Assessment:
+    """One assessment by id: 404 when it does not exist or its model is hidden from the user."""
+    try:
+        number = int(pk)
+    except (TypeError, ValueError):
+        raise Http404("No such assessment.") from None
+    assessment = permissions.restrict(_assessments(), user, permissions.Action.VIEW).filter(pk=number).first()
+    if assessment is None:
+        raise Http404("No such assessment, or you do not have access to its model.")
+    return assessment
+
+
+def assessment_review_queue(*, user) -> QuerySet:
+    """Submitted assessments waiting for a risk officer, oldest first. Risk officers only."""
+    if not permissions.can_review_assessments(user):
+        raise PermissionDenied("The review queue is for risk officers.")
+    return assessment_list(user=user, statuses=[AssessmentStatus.SUBMITTED]).order_by("submitted_at", "pk")
+
+
+def model_current_assessment(model: RegisteredModel, *, today: dt.date | None = None) -> Assessment | None:
+    """The model's latest approved, unexpired assessment of a template that classifies a risk tier."""
+    today = today or timezone.localdate()
+    return (
+        Assessment.objects.select_related("template", "reviewer")
+        .filter(model=model, status=AssessmentStatus.APPROVED, template__classifies=True, valid_until__gte=today)
+        .order_by("-reviewed_at", "-pk")
+        .first()
+    )
+
+
+def assessment_gate_check(model: RegisteredModel, *, today: dt.date | None = None) -> tuple[bool, list[str]]:
+    """Does `model` have an approved risk assessment that has not expired? For the approval gate.
+
+    A pure read with no user: the caller has already decided who may see the model. Returns `(True, [])`
+    when it does; otherwise `(False, problems)`, each problem a sentence saying what is missing and the
+    path of the page where it can be fixed. Only templates that classify a tier (the EU AI Act one) count:
+    a NIST or ISO checklist alone does not say how risky the model is. One query.
+    """
+    today = today or timezone.localdate()
+    rows = list(
+        Assessment.objects.filter(model=model, template__classifies=True)
+        .exclude(status=AssessmentStatus.SUPERSEDED)
+        .order_by("-updated_at", "-pk")
+        .values("pk", "status", "valid_until", "reviewed_at")
+    )
+    if any(r["status"] == AssessmentStatus.APPROVED and r["valid_until"] >= today for r in rows):
+        return True, []
+    assessments_url = reverse("governance:model-assessments", kwargs={"name": model.name})
+
+    def first(*statuses):
+        return next((r for r in rows if r["status"] in statuses), None)
+
+    def link(row) -> str:
+        return reverse("governance:assessment-detail", kwargs={"pk": row["pk"]})
+
+    problems = []
+    lapsed = max(
+        (r for r in rows if r["status"] in (AssessmentStatus.APPROVED, AssessmentStatus.EXPIRED)),
+        key=lambda r: r["valid_until"],
+        default=None,
+    )
+    if lapsed is not None:
+        problems.append(
+            f"The risk assessment of {model.name} approved on {lapsed['reviewed_at']:%d %b %Y} expired on "
+            f"{lapsed['valid_until']:%d %b %Y}: re-assess the model ({assessments_url})."
+        )
+    pending = first(AssessmentStatus.SUBMITTED)
+    open_one = first(AssessmentStatus.DRAFT, AssessmentStatus.RETURNED)
+    if pending is not None:
+        problems.append(
+            f"The risk assessment of {model.name} (#{pending['pk']}) is waiting for a risk officer's approval "
+            f"({link(pending)})."
+        )
+    elif open_one is not None:
+        state = "was returned for changes" if open_one["status"] == AssessmentStatus.RETURNED else "is still a draft"
+        problems.append(
+            f"The risk assessment of {model.name} (#{open_one['pk']}) {state}: complete and submit it "
+            f"({link(open_one)})."
+        )
+    elif lapsed is None:
+        problems.append(
+            f"{model.name} has no approved risk assessment: complete the EU AI Act risk classification and have a "
+            f"risk officer approve it ({assessments_url})."
+        )
+    return False, problems
+
+
+def review_flags(model_ids: Iterable[int], *, today: dt.date | None = None) -> dict[int, dict]:
+    """For the catalog and model pages: which of these models have a re-review overdue (their assessment
+    expired and nothing replaced it) or due soon (valid for fewer than ASSESSMENT_DUE_SOON_DAYS). One query."""
+    today = today or timezone.localdate()
+    horizon = today + dt.timedelta(days=settings.ASSESSMENT_DUE_SOON_DAYS)
+    rows = (
+        Assessment.objects.filter(
+            model_id__in=list(model_ids),
+            template__classifies=True,
+            status__in=[AssessmentStatus.APPROVED, AssessmentStatus.EXPIRED],
+        )
+        .order_by("model_id", "-reviewed_at")
+        .values("model_id", "status", "valid_until")
+    )
+    current: dict[int, dict] = {}
+    lapsed: dict[int, dict] = {}
+    for row in rows:
+        valid = row["status"] == AssessmentStatus.APPROVED and row["valid_until"] >= today
+        if valid:
+            current.setdefault(row["model_id"], row)
+        else:
+            lapsed.setdefault(row["model_id"], row)
+    flags = {}
+    for model_id, row in lapsed.items():
+        if model_id not in current:
+            flags[model_id] = {"state": "overdue", "valid_until": row["valid_until"]}
+    for model_id, row in current.items():
+        if row["valid_until"] <= horizon:
+            flags[model_id] = {"state": "due_soon", "valid_until": row["valid_until"]}
+    return flags
+
+
+def assessments_to_expire(*, today: dt.date | None = None) -> list[int]:
+    today = today or timezone.localdate()
+    return list(
+        Assessment.objects.filter(status=AssessmentStatus.APPROVED, valid_until__lt=today)
+        .order_by("valid_until", "pk")
+        .values_list("pk", flat=True)
+    )
+
+
+def assessments_due_soon(*, today: dt.date | None = None) -> list[int]:
+    """Approved assessments entering their re-review window that have not been reminded of it yet."""
+    today = today or timezone.localdate()
+    horizon = today + dt.timedelta(days=settings.ASSESSMENT_DUE_SOON_DAYS)
+    return list(
+        Assessment.objects.filter(
+            status=AssessmentStatus.APPROVED,
+            valid_until__gte=today,
+            valid_until__lte=horizon,
+            due_soon_notified_at__isnull=True,
+        )
+        .order_by("valid_until", "pk")
+        .values_list("pk", flat=True)
+    )
+
+
+# --- Risk register -----------------------------------------------------------------------------------------
+
+RISK_SORTS = {
+    "rating": (F("current_rating").desc(), F("due_date").asc(nulls_last=True), "pk"),
+    "-rating": (F("current_rating").asc(), F("due_date").asc(nulls_last=True), "pk"),
+    "due": (F("due_date").asc(nulls_last=True), F("current_rating").desc(), "pk"),
+    "-due": (F("due_date").desc(nulls_last=True), F("current_rating").desc(), "pk"),
+    "inherent": (F("inherent_rating").desc(), F("due_date").asc(nulls_last=True), "pk"),
+}
+
+
+def risk_list(
+    *,
+    user,
+    model: RegisteredModel | None = None,
+    statuses: Iterable[str] | None = OPEN_RISK_STATUSES,
+    sort: str = "rating",
+    category: str | None = None,
+) -> QuerySet:
+    """Risks of the models the user may see. `current_rating` is the residual rating where one was assessed,
+    else the inherent one. Sorts: rating (highest first), due (soonest first), their reverses, inherent."""
+    queryset = permissions.restrict(
+        Risk.objects.select_related("model", "owner", "assessment", "assessment__template"),
+        user,
+        permissions.Action.VIEW,
+    ).annotate(current_rating=Coalesce("residual_rating", "inherent_rating"))
+    if model is not None:
+        queryset = queryset.filter(model=model)
+    if statuses:
+        queryset = queryset.filter(status__in=list(statuses))
+    if category:
+        queryset = queryset.filter(category=category)
+    return queryset.order_by(*RISK_SORTS.get(sort, RISK_SORTS["rating"]))
+
+
+def risk_get(*, user, pk: int | str) -> Risk:
+    try:
+        number = int(pk)
+    except (TypeError, ValueError):
+        raise Http404("No such risk.") from None
+    risk = risk_list(user=user, statuses=None).filter(pk=number).first()
+    if risk is None:
+        raise Http404("No such risk, or you do not have access to its model.")
+    return risk
+
+
+def risk_heatmap(risks: QuerySet) -> list[dict]:
+    """Counts of risks per (impact, likelihood) cell of the 5x5 matrix, by current rating, rows from impact
+    5 down to 1. One aggregate query."""
+    counts = {
+        (row["impact_now"], row["likelihood_now"]): row["n"]
+        for row in risks.order_by()
+        .annotate(
+            likelihood_now=Coalesce("residual_likelihood", "likelihood"),
+            impact_now=Coalesce("residual_impact", "impact"),
+        )
+        .values("impact_now", "likelihood_now")
+        .annotate(n=Count("pk"))
+    }
+    return [
+        {
+            "impact": impact,
+            "cells": [
+                {"likelihood": likelihood, "rating": impact * likelihood, "count": counts.get((impact, likelihood), 0)}
+                for likelihood in range(1, 6)
+            ],
+        }
+        for impact in range(5, 0, -1)
+    ]
+
+
+def risk_counts(*, user) -> dict[str, int]:
+    """Open risks the user may see, and how many are overdue, for the Risk section's header."""
+    queryset = permissions.restrict(Risk.objects.all(), user, permissions.Action.VIEW).filter(
+        status__in=OPEN_RISK_STATUSES
+    )
+    return queryset.aggregate(open=Count("pk"), overdue=Count("pk", filter=Q(due_date__lt=timezone.localdate())))

@@ -5,31 +5,52 @@ the production alias passes, from the browser, the v1 API, the MLflow-compatible
 management commands. Nothing reaches production without an approved, unexpired decision bound to the
 version's file digests, except through `version_break_glass`, which an administrator must justify in
 writing and which is flagged in the audit trail.
+
+The risk-assessment services below follow the same rules: keyword-only, one transaction, permission
+through `registry.permissions`, exactly one audit event per state change.
 """
 
 from __future__ import annotations
 
+import calendar
+import datetime as dt
 import logging
 from collections.abc import Iterable, Mapping
+from functools import partial
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mass_mail
+from django.core.validators import URLValidator
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 from guardian.shortcuts import assign_perm
 
-from governance import gate
+from governance import evidence as evidence_storage
+from governance import frameworks, gate, notifications, questionnaire, scoring, selectors
 from governance.audit import audit_record, diff, snapshot
-from governance.models import ApprovalPolicy, ApprovalRequest, Committee, CommitteeMembership, Notification, Vote
+from governance.choices import AssessmentStatus, EvidenceKind, QuestionType, RiskCategory, RiskStatus
+from governance.models import (
+    ApprovalPolicy,
+    ApprovalRequest,
+    Assessment,
+    AssessmentEvidence,
+    AssessmentTemplate,
+    Committee,
+    CommitteeMembership,
+    Notification,
+    Risk,
+    Vote,
+)
 from governance.quorum import Outcome, QuorumRule, evaluate
 from registry import permissions
 from registry import services as registry_services
-from registry.choices import ArtifactStatus, Stage
+from registry.choices import ArtifactStatus, RiskTier, Stage
 from registry.exceptions import Conflict, InvalidInput
 from registry.models import ModelVersion, RegisteredModel
 from registry.permissions import Action
@@ -699,3 +720,665 @@ def version_break_glass(*, actor, version: ModelVersion, stage: str, justificati
         changes={"stage": {"before": before, "after": stage}, "justification": text, "flagged": True},
     )
     return moved
+
+
+# --- Risk assessments: templates ----------------------------------------------------------------------------
+
+
+def _definition_or_error(raw: Any) -> dict[str, Any]:
+    try:
+        return questionnaire.validate_definition(raw)
+    except questionnaire.DefinitionError as exc:
+        raise InvalidInput(
+            f"The template definition has {len(exc.problems)} problem(s).",
+            code="invalid_definition",
+            fields={"definition": exc.problems},
+        ) from exc
+
+
+def _definition_changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, Any]:
+    """What an edit changed, in terms a reviewer of the audit trail can follow."""
+    old = {q.id: q.data for q in questionnaire.iter_questions(before)}
+    new = {q.id: q.data for q in questionnaire.iter_questions(after)}
+    changes: dict[str, Any] = {}
+    if added := [qid for qid in new if qid not in old]:
+        changes["questions_added"] = added
+    if removed := [qid for qid in old if qid not in new]:
+        changes["questions_removed"] = removed
+    if changed := [qid for qid in new if qid in old and new[qid] != old[qid]]:
+        changes["questions_changed"] = changed
+
+    def outline(definition):
+        return [{k: v for k, v in s.items() if k != "questions"} for s in definition.get("sections", [])]
+
+    reordered = list(old) != list(new) and not (added or removed)
+    if outline(before) != outline(after) or reordered:
+        changes["sections_changed"] = True
+    if before.get("scoring") != after.get("scoring"):
+        changes["scoring_changed"] = True
+    return changes
+
+
+@transaction.atomic
+def template_create(
+    *, actor, key: str, title: str, framework: str, description: str = "", definition: Any
+) -> AssessmentTemplate:
+    """Create a questionnaire template (version 1). Risk officers and administrators only."""
+    permissions.require_manage_templates(actor)
+    key, title = (key or "").strip(), (title or "").strip()
+    errors: dict[str, list[str]] = {}
+    if not frameworks.KEY_PATTERN.match(key):
+        errors["key"] = ["2-64 lower-case letters, digits and dashes, e.g. model-risk-policy."]
+    elif AssessmentTemplate.objects.filter(key=key).exists():
+        errors["key"] = ["A template with this key exists: edit it to make a new version."]
+    if not title:
+        errors["title"] = ["Required."]
+    if framework not in frameworks.FRAMEWORK_VALUES:
+        errors["framework"] = [f"One of {', '.join(frameworks.FRAMEWORK_VALUES)}."]
+    if errors:
+        raise InvalidInput("Some fields are not valid.", fields=errors)
+    normalised = _definition_or_error(definition)
+    template = AssessmentTemplate.objects.create(
+        key=key,
+        version=1,
+        title=title,
+        framework=framework,
+        description=(description or "").strip(),
+        definition=normalised,
+        classifies=normalised["scoring"]["classifies"],
+        created_by=actor,
+    )
+    audit_record(
+        actor=actor,
+        action="assessment_template.created",
+        target=template,
+        changes={
+            "key": key,
+            "version": 1,
+            "title": title,
+            "framework": framework,
+            "questions": len(list(questionnaire.iter_questions(normalised))),
+        },
+    )
+    return template
+
+
+@transaction.atomic
+def template_update(
+    *, actor, template: AssessmentTemplate, title: str, description: str = "", definition: Any
+) -> AssessmentTemplate:
+    """Edit a template. A version that an assessment uses, or that is no longer the latest, is never changed:
+    the edit becomes the next version instead, and every existing assessment keeps the version it was
+    answered against. Returns the version that now holds the edit."""
+    permissions.require_manage_templates(actor)
+    versions = list(AssessmentTemplate.objects.select_for_update().filter(key=template.key).order_by("-version"))
+    latest = versions[0]
+    current = next(v for v in versions if v.pk == template.pk)
+    title = (title or "").strip()
+    if not title:
+        raise InvalidInput("A template needs a title.", fields={"title": ["Required."]})
+    normalised = _definition_or_error(definition)
+    changes = diff(
+        {"title": current.title, "description": current.description},
+        {"title": title, "description": (description or "").strip()},
+    )
+    changes.update(_definition_changes(current.definition, normalised))
+    if not changes:
+        return current
+    if current.pk == latest.pk and not current.assessments.exists():
+        current.title, current.description, current.definition = title, (description or "").strip(), normalised
+        current.classifies = normalised["scoring"]["classifies"]
+        current.source = ""  # no longer the seed file's content (see governance.frameworks)
+        current.save()
+        audit_record(actor=actor, action="assessment_template.updated", target=current, changes=changes)
+        return current
+    successor = AssessmentTemplate.objects.create(
+        key=current.key,
+        version=latest.version + 1,
+        title=title,
+        framework=current.framework,
+        description=(description or "").strip(),
+        definition=normalised,
+        classifies=normalised["scoring"]["classifies"],
+        created_by=actor,
+    )
+    audit_record(
+        actor=actor,
+        action="assessment_template.versioned",
+        target=successor,
+        changes={"version": {"before": current.version, "after": successor.version}, **changes},
+    )
+    return successor
+
+
+@transaction.atomic
+def frameworks_load(*, actor=None, directory: Path | None = None) -> list[tuple[str, str, AssessmentTemplate]]:
+    """Load the seed templates of governance/frameworks/ (idempotent; see governance.frameworks for how a
+    changed file becomes a new version). One audit event per template created or changed."""
+    if actor is not None:
+        permissions.require_manage_templates(actor)
+    try:
+        files = frameworks.template_files(directory)
+    except questionnaire.DefinitionError as exc:
+        raise InvalidInput(
+            "A framework file is not valid.", code="invalid_definition", fields={"definition": exc.problems}
+        ) from exc
+    results = []
+    for file in files:
+        outcome, template = frameworks.load_template(
+            AssessmentTemplate,
+            file,
+            is_used=lambda t: t.assessments.exists(),
+            created_by_id=actor.pk if actor is not None else None,
+        )
+        if outcome != "unchanged":
+            audit_record(
+                actor=actor,
+                action=f"assessment_template.{outcome}",
+                target=template,
+                changes={"source": file.source, "digest": file.digest, "version": template.version},
+            )
+        results.append((file.key, outcome, template))
+    return results
+
+
+# --- Risk assessments: the assessment lifecycle ----------------------------------------------------------------
+
+
+def _locked_assessment(assessment: Assessment) -> Assessment:
+    return (
+        Assessment.objects.select_for_update(of=("self",))
+        .select_related("template", "model", "model__owner")
+        .get(pk=assessment.pk)
+    )
+
+
+def _evidence_question_ids(assessment: Assessment) -> set[str]:
+    return set(assessment.evidence.exclude(question_id="").values_list("question_id", flat=True))
+
+
+def _rescore(assessment: Assessment) -> scoring.Result:
+    result = scoring.score(assessment.template.definition, assessment.answers)
+    assessment.score, assessment.max_score = result.score, result.max_score
+    assessment.tier = result.tier or ""
+    assessment.explanation = result.explanation()
+    return result
+
+
+def _require_editable(assessment: Assessment) -> None:
+    if not assessment.is_editable:
+        raise Conflict(
+            f"This assessment is {assessment.get_status_display().lower()}: it can no longer be changed. "
+            "Start a new assessment to re-assess the model.",
+            code="assessment_not_editable",
+        )
+
+
+def _add_contributor(assessment: Assessment, actor) -> None:
+    if actor is not None and actor.pk not in assessment.contributors:
+        assessment.contributors = [*assessment.contributors, actor.pk]
+
+
+def add_months(day: dt.date, months: int) -> dt.date:
+    """`day` plus `months` calendar months, clamped to the end of a shorter month (31 Jan + 1 = 28/29 Feb)."""
+    index = day.month - 1 + months
+    year, month = day.year + index // 12, index % 12 + 1
+    return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def _model_risk_tier_refresh(*, actor, model: RegisteredModel, reason: str) -> None:
+    """The model's tier is the tier of its latest approved, unexpired classifying assessment, or unassessed.
+    `model_risk_tier_set` records the change (and nothing when the tier stays the same)."""
+    current = selectors.model_current_assessment(model)
+    tier = current.tier if current is not None and current.tier else RiskTier.UNASSESSED
+    registry_services.model_risk_tier_set(actor=actor, model=model, tier=tier, reason=reason)
+
+
+@transaction.atomic
+def assessment_create(
+    *, actor, model: RegisteredModel, template: AssessmentTemplate, model_version: ModelVersion | None = None
+) -> Assessment:
+    """Start a draft assessment of `model` (optionally of one of its versions) against the latest version of
+    a template. The model's owners and risk officers may; the actor becomes the assessor."""
+    permissions.require_create_assessment(actor, model)
+    latest = selectors.template_latest(key=template.key)
+    if latest is None or latest.pk != template.pk:
+        raise Conflict(
+            f"{template} has been replaced by version {latest.version}: assess against the latest version.",
+            code="template_outdated",
+            fields={"template": [f"Use version {latest.version}."]},
+        )
+    if model_version is not None and model_version.model_id != model.pk:
+        raise InvalidInput("That version belongs to another model.", fields={"model_version": ["Wrong model."]})
+    open_one = (
+        Assessment.objects.filter(
+            model=model, template__key=template.key, status__in=selectors.OPEN_ASSESSMENT_STATUSES
+        )
+        .order_by("-created_at")
+        .first()
+    )
+    if open_one is not None:
+        raise Conflict(
+            f"{model.name} already has an open {template.title} assessment (#{open_one.pk}): continue that one.",
+            code="assessment_open",
+        )
+    assessment = Assessment(model=model, model_version=model_version, template=template, assessor=actor)
+    _rescore(assessment)
+    assessment.save()
+    audit_record(
+        actor=actor,
+        action="assessment.created",
+        target=assessment,
+        changes={
+            "template": f"{template.key} v{template.version}",
+            "model_version": model_version.version if model_version else None,
+            "status": {"before": None, "after": assessment.status},
+        },
+    )
+    return assessment
+
+
+@transaction.atomic
+def assessment_answer(*, actor, assessment: Assessment, answers: Mapping[str, Any]) -> Assessment:
+    """Record answers (merged into the existing ones; None clears one) and recompute score and tier.
+
+    Answers to questions that the new answers hide are dropped, so what is stored is what was shown.
+    Allowed while the assessment is a draft or returned, for its assessor and whoever may change the model.
+    """
+    assessment = _locked_assessment(assessment)
+    permissions.require_answer_assessment(actor, assessment)
+    _require_editable(assessment)
+    if not isinstance(answers, Mapping):
+        raise InvalidInput("Answers are an object of question id to answer.", fields={"answers": ["Not an object."]})
+    definition = assessment.template.definition
+    clean, errors = questionnaire.clean_answers(definition, answers)
+    if errors:
+        raise InvalidInput(
+            f"{len(errors)} answer(s) are not valid.", fields={qid: [message] for qid, message in errors.items()}
+        )
+    merged = dict(assessment.answers)
+    for qid, value in clean.items():
+        if value is None:
+            merged.pop(qid, None)
+        else:
+            merged[qid] = value
+    merged = questionnaire.visible_answers(definition, merged)
+    changes = diff(assessment.answers, merged)
+    if not changes:
+        return assessment
+    before_tier = assessment.tier
+    assessment.answers = merged
+    _add_contributor(assessment, actor)
+    _rescore(assessment)
+    assessment.updated_at = timezone.now()
+    assessment.save()
+    recorded: dict[str, Any] = {"answers": changes}
+    if assessment.tier != before_tier:
+        recorded["tier"] = {"before": before_tier or None, "after": assessment.tier or None}
+    audit_record(actor=actor, action="assessment.answered", target=assessment, changes=recorded)
+    return assessment
+
+
+@transaction.atomic
+def assessment_submit(*, actor, assessment: Assessment) -> Assessment:
+    """Send a complete assessment to the risk officers. Refuses, naming each question, while a required
+    question that is shown has no answer (or an evidence question has no evidence)."""
+    assessment = _locked_assessment(assessment)
+    permissions.require_answer_assessment(actor, assessment)
+    _require_editable(assessment)
+    missing = questionnaire.missing_answers(
+        assessment.template.definition, assessment.answers, _evidence_question_ids(assessment)
+    )
+    if missing:
+        raise InvalidInput(
+            f"{len(missing)} required question(s) still need an answer.",
+            code="assessment_incomplete",
+            fields={qid: [message] for qid, message in missing.items()},
+        )
+    before = assessment.status
+    _rescore(assessment)
+    assessment.status = AssessmentStatus.SUBMITTED
+    assessment.submitted_at = assessment.updated_at = timezone.now()
+    assessment.submitted_by = actor
+    assessment.save()
+    audit_record(
+        actor=actor,
+        action="assessment.submitted",
+        target=assessment,
+        changes={
+            "status": {"before": before, "after": assessment.status},
+            "tier": assessment.tier or None,
+            "score": assessment.score,
+        },
+    )
+    return assessment
+
+
+def _require_submitted(assessment: Assessment, doing: str) -> None:
+    if assessment.status != AssessmentStatus.SUBMITTED:
+        raise Conflict(
+            f"Only a submitted assessment can be {doing}; this one is {assessment.get_status_display().lower()}.",
+            code="assessment_not_submitted",
+        )
+
+
+@transaction.atomic
+def assessment_approve(*, actor, assessment: Assessment, comment: str = "") -> Assessment:
+    """A risk officer who neither assessed nor answered it signs the assessment off. It becomes valid for the
+    months configured for its tier, supersedes the model's previous approved assessment of the same
+    template, and (for a classifying template) sets the model's risk tier."""
+    assessment = _locked_assessment(assessment)
+    permissions.require_approve_assessment(actor, assessment)
+    _require_submitted(assessment, "approved")
+    _rescore(assessment)
+    now = timezone.now()
+    superseded = list(
+        Assessment.objects.select_for_update(of=("self",))
+        .filter(model_id=assessment.model_id, template__key=assessment.template.key, status=AssessmentStatus.APPROVED)
+        .exclude(pk=assessment.pk)
+        .values_list("pk", flat=True)
+    )
+    Assessment.objects.filter(pk__in=superseded).update(status=AssessmentStatus.SUPERSEDED, updated_at=now)
+    assessment.status = AssessmentStatus.APPROVED
+    assessment.reviewer, assessment.reviewed_at, assessment.review_comment = actor, now, (comment or "").strip()
+    assessment.valid_until = add_months(timezone.localdate(now), settings.ASSESSMENT_VALID_MONTHS[assessment.tier])
+    assessment.expired_at = assessment.due_soon_notified_at = None
+    assessment.updated_at = now
+    assessment.save()
+    audit_record(
+        actor=actor,
+        action="assessment.approved",
+        target=assessment,
+        changes={
+            "status": {"before": AssessmentStatus.SUBMITTED, "after": AssessmentStatus.APPROVED},
+            "tier": assessment.tier or None,
+            "score": assessment.score,
+            "valid_until": assessment.valid_until,
+            "comment": assessment.review_comment,
+            "superseded": superseded,
+        },
+    )
+    if assessment.template.classifies:
+        _model_risk_tier_refresh(actor=actor, model=assessment.model, reason=f"assessment #{assessment.pk} approved")
+    return assessment
+
+
+@transaction.atomic
+def assessment_return(*, actor, assessment: Assessment, comment: str) -> Assessment:
+    """A risk officer sends a submitted assessment back to its assessor, saying what needs to change."""
+    assessment = _locked_assessment(assessment)
+    permissions.require_approve_assessment(actor, assessment)
+    _require_submitted(assessment, "returned")
+    comment = (comment or "").strip()
+    if not comment:
+        raise InvalidInput("Say what needs to change.", fields={"comment": ["Required when returning an assessment."]})
+    assessment.status = AssessmentStatus.RETURNED
+    assessment.reviewer, assessment.reviewed_at, assessment.review_comment = actor, timezone.now(), comment
+    assessment.updated_at = assessment.reviewed_at
+    assessment.save()
+    audit_record(
+        actor=actor,
+        action="assessment.returned",
+        target=assessment,
+        changes={"status": {"before": AssessmentStatus.SUBMITTED, "after": assessment.status}, "comment": comment},
+    )
+    return assessment
+
+
+@transaction.atomic
+def assessment_expire(*, assessment_id: int, today: dt.date | None = None) -> Assessment | None:
+    """Mark an approved assessment past its `valid_until` as expired, put the model's tier back to what its
+    remaining assessments say (usually unassessed), and notify the owner and the risk officers after commit.
+    A conditional UPDATE claims the row, so a redelivered task does nothing twice."""
+    today = today or timezone.localdate()
+    now = timezone.now()
+    claimed = Assessment.objects.filter(
+        pk=assessment_id, status=AssessmentStatus.APPROVED, valid_until__lt=today
+    ).update(status=AssessmentStatus.EXPIRED, expired_at=now, updated_at=now)
+    if not claimed:
+        return None
+    assessment = Assessment.objects.select_related("template", "model").get(pk=assessment_id)
+    audit_record(
+        actor=None,
+        action="assessment.expired",
+        target=assessment,
+        changes={
+            "status": {"before": AssessmentStatus.APPROVED, "after": AssessmentStatus.EXPIRED},
+            "valid_until": assessment.valid_until,
+        },
+    )
+    if assessment.template.classifies:
+        _model_risk_tier_refresh(
+            actor=None,
+            model=assessment.model,
+            reason=f"assessment #{assessment.pk} expired (valid until {assessment.valid_until.isoformat()})",
+        )
+    transaction.on_commit(partial(notifications.assessment_expired, assessment.pk))
+    return assessment
+
+
+@transaction.atomic
+def assessment_review_reminder(*, assessment_id: int, today: dt.date | None = None) -> Assessment | None:
+    """Once per approval, when `valid_until` is within ASSESSMENT_DUE_SOON_DAYS: record it and tell the owner
+    and the risk officers that a re-review is due soon. Claimed by a conditional UPDATE like expiry."""
+    today = today or timezone.localdate()
+    horizon = today + dt.timedelta(days=settings.ASSESSMENT_DUE_SOON_DAYS)
+    claimed = Assessment.objects.filter(
+        pk=assessment_id,
+        status=AssessmentStatus.APPROVED,
+        valid_until__gte=today,
+        valid_until__lte=horizon,
+        due_soon_notified_at__isnull=True,
+    ).update(due_soon_notified_at=timezone.now())
+    if not claimed:
+        return None
+    assessment = Assessment.objects.select_related("template", "model").get(pk=assessment_id)
+    audit_record(
+        actor=None,
+        action="assessment.review_due_soon",
+        target=assessment,
+        changes={"valid_until": assessment.valid_until, "days_left": (assessment.valid_until - today).days},
+    )
+    transaction.on_commit(partial(notifications.assessment_due_soon, assessment.pk))
+    return assessment
+
+
+# --- Risk assessments: evidence -------------------------------------------------------------------------------
+
+
+def _evidence_question(assessment: Assessment, question_id: str) -> str:
+    if not question_id:
+        return ""
+    question = questionnaire.questions_by_id(assessment.template.definition).get(question_id)
+    if question is None or not (question["evidence"] or question.type == QuestionType.EVIDENCE):
+        raise InvalidInput(
+            "That question does not take evidence.", fields={"question_id": [f"'{question_id}' takes no evidence."]}
+        )
+    return question_id
+
+
+@transaction.atomic
+def assessment_evidence_add(
+    *, actor, assessment: Assessment, file=None, url: str = "", title: str = "", question_id: str = ""
+) -> AssessmentEvidence:
+    """Attach a file (stored by digest in the artifact storage) or a link to an assessment, optionally for
+    one question. Allowed to whoever may answer it, while it can still be changed."""
+    assessment = _locked_assessment(assessment)
+    permissions.require_answer_assessment(actor, assessment)
+    _require_editable(assessment)
+    question_id = _evidence_question(assessment, (question_id or "").strip())
+    url = (url or "").strip()
+    if (file is None) == (not url):
+        raise InvalidInput("Attach either a file or a link.", fields={"file": ["Give a file or a link, not both."]})
+    evidence = AssessmentEvidence(assessment=assessment, question_id=question_id, added_by=actor)
+    if file is not None:
+        stored = evidence_storage.store_file(file)
+        evidence.kind = EvidenceKind.FILE
+        evidence.storage_name, evidence.sha256, evidence.size = stored.storage_name, stored.sha256, stored.size
+        evidence.filename = stored.filename
+        evidence.title = (title or "").strip()[:200] or stored.filename
+    else:
+        try:
+            URLValidator(schemes=["http", "https"])(url)
+        except ValidationError as exc:
+            raise InvalidInput("Links must be http(s) addresses.", fields={"url": ["Enter an http(s) URL."]}) from exc
+        if len(url) > 2000:
+            raise InvalidInput("That link is too long.", fields={"url": ["At most 2,000 characters."]})
+        evidence.kind, evidence.url = EvidenceKind.LINK, url
+        evidence.title = (title or "").strip()[:200] or url[:200]
+    evidence.save()
+    _add_contributor(assessment, actor)
+    assessment.updated_at = timezone.now()
+    assessment.save(update_fields=["contributors", "updated_at"])
+    audit_record(
+        actor=actor,
+        action="assessment.evidence_added",
+        target=evidence,
+        changes={
+            "assessment": assessment.pk,
+            "question": question_id or None,
+            "kind": evidence.kind,
+            "title": evidence.title,
+            "url": evidence.url or None,
+            "sha256": evidence.sha256 or None,
+            "size": evidence.size,
+        },
+    )
+    return evidence
+
+
+@transaction.atomic
+def assessment_evidence_remove(*, actor, evidence: AssessmentEvidence) -> None:
+    """Detach evidence while the assessment can still be changed. The blob stays: it is content-addressed
+    and may back other evidence, and the audit trail keeps its digest."""
+    assessment = _locked_assessment(evidence.assessment)
+    permissions.require_answer_assessment(actor, assessment)
+    _require_editable(assessment)
+    audit_record(
+        actor=actor,
+        action="assessment.evidence_removed",
+        target=evidence,
+        changes={"assessment": assessment.pk, "title": evidence.title, "sha256": evidence.sha256 or None},
+    )
+    evidence.delete()
+
+
+# --- Risk register --------------------------------------------------------------------------------------------
+
+RISK_FIELDS = (
+    "title",
+    "description",
+    "category",
+    "likelihood",
+    "impact",
+    "residual_likelihood",
+    "residual_impact",
+    "mitigation",
+    "owner",
+    "due_date",
+    "status",
+    "assessment",
+    "question_ids",
+)
+RISK_AUDIT_FIELDS = (*RISK_FIELDS, "inherent_rating", "residual_rating")
+
+
+def _one_to_five(value: Any, field: str, errors: dict[str, list[str]], *, optional: bool = False) -> int | None:
+    if value in (None, "") and optional:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | str) or not str(value).isdigit():
+        errors[field] = ["A whole number from 1 to 5."]
+        return None
+    number = int(value)
+    if not 1 <= number <= 5:
+        errors[field] = ["A whole number from 1 to 5."]
+        return None
+    return number
+
+
+def _risk_apply(risk: Risk, data: Mapping[str, Any]) -> None:
+    """Set and check a risk's fields; raise InvalidInput naming every field at fault."""
+    unknown = set(data) - set(RISK_FIELDS)
+    if unknown:
+        raise InvalidInput("These fields cannot be set.", fields={f: ["Unknown field."] for f in sorted(unknown)})
+    errors: dict[str, list[str]] = {}
+    values = {field: getattr(risk, field) for field in RISK_FIELDS if field not in ("owner", "assessment")}
+    values["owner"] = risk.owner if risk.owner_id else None
+    values["assessment"] = risk.assessment if risk.assessment_id else None
+    values.update(data)
+    title = (values["title"] or "").strip()
+    if not title or len(title) > 200:
+        errors["title"] = ["Required, at most 200 characters."]
+    if values["category"] not in RiskCategory.values:
+        errors["category"] = [f"One of {', '.join(RiskCategory.values)}."]
+    if values["status"] not in RiskStatus.values:
+        errors["status"] = [f"One of {', '.join(RiskStatus.values)}."]
+    likelihood = _one_to_five(values["likelihood"], "likelihood", errors)
+    impact = _one_to_five(values["impact"], "impact", errors)
+    residual_likelihood = _one_to_five(values["residual_likelihood"], "residual_likelihood", errors, optional=True)
+    residual_impact = _one_to_five(values["residual_impact"], "residual_impact", errors, optional=True)
+    if (residual_likelihood is None) != (residual_impact is None) and not errors.keys() & {
+        "residual_likelihood",
+        "residual_impact",
+    }:
+        errors["residual_impact"] = ["Give both residual likelihood and impact, or neither."]
+    owner = values["owner"]
+    if owner is None or not getattr(owner, "is_active", False):
+        errors["owner"] = ["Choose an active user."]
+    elif not permissions.can(owner, Action.VIEW, risk.model):
+        errors["owner"] = [f"{owner.get_username()} cannot see this model."]
+    due_date = values["due_date"]
+    if due_date not in (None, "") and not isinstance(due_date, dt.date):
+        errors["due_date"] = ["A date."]
+    assessment = values["assessment"]
+    question_ids = list(values["question_ids"] or [])
+    if assessment is not None and assessment.model_id != risk.model_id:
+        errors["assessment"] = ["That assessment is of another model."]
+    elif question_ids:
+        known = set(questionnaire.questions_by_id(assessment.template.definition)) if assessment else set()
+        unknown_questions = [q for q in question_ids if not isinstance(q, str) or q not in known]
+        if unknown_questions:
+            errors["question_ids"] = [
+                "Link questions of the risk's assessment: " + ", ".join(map(str, unknown_questions)) + " unknown."
+            ]
+    if errors:
+        raise InvalidInput("Some fields are not valid.", fields=errors)
+    risk.title, risk.description = title, (values["description"] or "").strip()
+    risk.category, risk.status, risk.mitigation = (
+        values["category"],
+        values["status"],
+        (values["mitigation"] or "").strip(),
+    )
+    risk.likelihood, risk.impact, risk.inherent_rating = likelihood, impact, likelihood * impact
+    risk.residual_likelihood, risk.residual_impact = residual_likelihood, residual_impact
+    risk.residual_rating = residual_likelihood * residual_impact if residual_likelihood else None
+    risk.owner, risk.due_date, risk.assessment = owner, due_date or None, assessment
+    risk.question_ids = list(dict.fromkeys(question_ids))
+
+
+@transaction.atomic
+def risk_create(*, actor, model: RegisteredModel, **fields: Any) -> Risk:
+    """Add a risk to a model's register. The model's owners and risk officers may."""
+    permissions.require_manage_risks(actor, model)
+    risk = Risk(model=model, created_by=actor, category=RiskCategory.OTHER, status=RiskStatus.OPEN, question_ids=[])
+    risk.title = risk.description = risk.mitigation = ""
+    _risk_apply(risk, fields)
+    risk.save()
+    audit_record(actor=actor, action="risk.created", target=risk, changes=diff({}, snapshot(risk, RISK_AUDIT_FIELDS)))
+    return risk
+
+
+@transaction.atomic
+def risk_update(*, actor, risk: Risk, data: Mapping[str, Any]) -> Risk:
+    """Change a risk of the register (ratings, mitigation, owner, due date, status...)."""
+    risk = Risk.objects.select_for_update(of=("self",)).select_related("model", "owner").get(pk=risk.pk)
+    permissions.require_manage_risks(actor, risk.model)
+    before = snapshot(risk, RISK_AUDIT_FIELDS)
+    _risk_apply(risk, data)
+    changes = diff(before, snapshot(risk, RISK_AUDIT_FIELDS))
+    if not changes:
+        return risk
+    risk.updated_at = timezone.now()
+    risk.save()
+    audit_record(actor=actor, action="risk.updated", target=risk, changes=changes)
+    return risk

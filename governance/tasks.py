@@ -1,10 +1,23 @@
 """Governance's periodic work, as thin Celery tasks."""
 
+from __future__ import annotations
+
 from celery import shared_task
 
-from governance import services
+from governance import selectors, services
 
 
 @shared_task
 def expire_approvals() -> int:
     return services.approvals_expire()
+
+
+@shared_task
+def assessments_review() -> dict[str, int]:
+    """Periodic (CELERY_BEAT_SCHEDULE): expire assessments past `valid_until`, remind of re-reviews due soon."""
+    expired = [services.assessment_expire(assessment_id=pk) for pk in selectors.assessments_to_expire()]
+    reminded = [services.assessment_review_reminder(assessment_id=pk) for pk in selectors.assessments_due_soon()]
+    return {
+        "expired": sum(1 for a in expired if a is not None),
+        "reminded": sum(1 for a in reminded if a is not None),
+    }

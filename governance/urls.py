@@ -1,7 +1,7 @@
 from django.urls import path
 
-import registry.converters  # noqa: F401  (registers the <model:...> converter)
-from governance import views
+import registry.converters  # noqa: F401
+from governance import assessment_views, views
 
 app_name = "governance"
 
@@ -23,4 +23,23 @@ urlpatterns = [
     path("committees/<slug:slug>/", views.committee_detail, name="committee-detail"),
     path("policies/", views.policies, name="policies"),
     path("inbox/", views.inbox, name="inbox"),
+    # Risk assessments and the risk register
+    path("models/<model:name>/assessments/", assessment_views.model_assessments, name="model-assessments"),
+    path("models/<model:name>/risks/", assessment_views.model_risks, name="model-risks"),
+    path("models/<model:name>/risks/new/", assessment_views.risk_create, name="risk-create"),
+    path("assessments/review/", assessment_views.review_queue, name="assessment-review-queue"),
+    path("assessments/<int:pk>/", assessment_views.assessment_detail, name="assessment-detail"),
+    path("assessments/<int:pk>/step/<int:step>/", assessment_views.assessment_step, name="assessment-step"),
+    path("assessments/<int:pk>/visibility/", assessment_views.assessment_visibility, name="assessment-visibility"),
+    path("assessments/<int:pk>/submit/", assessment_views.assessment_submit, name="assessment-submit"),
+    path("assessments/<int:pk>/decide/", assessment_views.assessment_decide, name="assessment-decide"),
+    path("assessments/<int:pk>/evidence/", assessment_views.evidence_add, name="assessment-evidence-add"),
+    path("evidence/<int:pk>/", assessment_views.evidence_download, name="evidence-download"),
+    path("evidence/<int:pk>/remove/", assessment_views.evidence_remove, name="evidence-remove"),
+    path("risks/", assessment_views.risk_portfolio, name="risk-portfolio"),
+    path("risks/<int:pk>/edit/", assessment_views.risk_edit, name="risk-edit"),
+    path("templates/", assessment_views.template_list, name="template-list"),
+    path("templates/new/", assessment_views.template_create, name="template-create"),
+    path("templates/<int:pk>/", assessment_views.template_detail, name="template-detail"),
+    path("templates/<int:pk>/edit/", assessment_views.template_edit, name="template-edit"),
 ]

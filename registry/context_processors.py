@@ -4,6 +4,16 @@ from django.urls import reverse
 
 from registry import permissions
 
+# Pages of the Risk section (in the governance namespace); the model's own tabs stay in the catalog.
+RISK_SECTION_PAGES = {
+    "assessment-review-queue",
+    "risk-portfolio",
+    "template-list",
+    "template-detail",
+    "template-create",
+    "template-edit",
+}
+
 
 def navigation(request):
     user = getattr(request, "user", None)
@@ -13,6 +23,9 @@ def navigation(request):
     namespace = match.namespace if match else ""
     url_name = match.url_name if match else ""
     items = []
+    # Risk: the review queue for risk officers, the risk portfolio for everyone (governance:risk-portfolio).
+    risk_home = "assessment-review-queue" if permissions.can_review_assessments(user) else "risk-portfolio"
+    items.append({"label": "Risk", "url": reverse(f"governance:{risk_home}"), "section": "risk"})
     if permissions.can_read_audit_trail(user):
         items.append({"label": "Audit trail", "url": reverse("governance:audit-log"), "section": "audit"})
     if permissions.is_administrator(user) or permissions.has_role(user, permissions.Role.AUDITOR):
@@ -23,4 +36,6 @@ def navigation(request):
     section = "audit" if url_name == "audit-log" else ("catalog" if namespace == "registry" else namespace)
     if url_name.startswith(("team", "service-account")):
         section = "teams" if url_name.startswith("team") else "service-accounts"
+    if url_name in RISK_SECTION_PAGES:
+        section = "risk"
     return {"nav_items": items, "nav_roles": sorted(permissions.roles(user)), "nav_section": section}

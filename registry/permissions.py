@@ -334,3 +334,117 @@ def can_break_glass(user) -> bool:
 def model_perms_for(user, model: RegisteredModel) -> dict[str, bool]:
     """Every action's answer for one model, for templates and API responses (`perms.change` ...)."""
     return {action.name.lower(): can(user, action, model) for action in Action}
+
+
+# --- Risk assessments and the risk register (governance) -----------------------------------------------
+# Small, named answers for the assessment services, views and API. Assessments and risks are duck-typed
+# (`.model`, `.assessor_id`, `.contributors`) so that the registry imports nothing from governance.
+
+SIGN_OFF_SCOPE = TokenScope.VOTE
+
+
+def can_manage_templates(user) -> bool:
+    """Risk officers (and administrators) maintain questionnaire templates."""
+    return (
+        getattr(user, "is_authenticated", False)
+        and token_allows(user, TokenScope.WRITE)
+        and (is_administrator(user) or user.has_perm("governance.change_assessmenttemplate"))
+    )
+
+
+def require_manage_templates(user) -> None:
+    if not can_manage_templates(user):
+        if not token_allows(user, TokenScope.WRITE):
+            raise PermissionDenied("This API token lacks the 'write' scope needed to change templates.")
+        raise PermissionDenied("Only risk officers and administrators maintain assessment templates.")
+
+
+def can_create_assessment(user, model: RegisteredModel) -> bool:
+    """Whoever may change the model, and risk officers on any model they can see, may start an assessment."""
+    if can(user, Action.CHANGE, model):
+        return True
+    return (
+        can(user, Action.VIEW, model)
+        and token_allows(user, TokenScope.WRITE)
+        and user.has_perm("governance.add_assessment")
+    )
+
+
+def require_create_assessment(user, model: RegisteredModel) -> None:
+    require(user, Action.VIEW, model)
+    if not can_create_assessment(user, model):
+        if not token_allows(user, TokenScope.WRITE):
+            raise PermissionDenied("This API token lacks the 'write' scope needed to start an assessment.")
+        raise PermissionDenied("Only the model's owners and risk officers start assessments of this model.")
+
+
+def can_answer_assessment(user, assessment) -> bool:
+    """The assessor and whoever may change the model answer an assessment (its status is checked apart)."""
+    if not can(user, Action.VIEW, assessment) or not token_allows(user, TokenScope.WRITE):
+        return False
+    return assessment.assessor_id == user.pk or can(user, Action.CHANGE, assessment)
+
+
+def require_answer_assessment(user, assessment) -> None:
+    require(user, Action.VIEW, assessment)
+    if not can_answer_assessment(user, assessment):
+        if not token_allows(user, TokenScope.WRITE):
+            raise PermissionDenied("This API token lacks the 'write' scope needed to answer assessments.")
+        raise PermissionDenied("Only the assessor and the model's owners answer this assessment.")
+
+
+def can_review_assessments(user) -> bool:
+    """Signing off assessments is a risk officer's act: the role and its permission, not administrator rights."""
+    return (
+        getattr(user, "is_authenticated", False)
+        and has_role(user, Role.RISK_OFFICER)
+        and user.has_perm("governance.approve_assessment")
+    )
+
+
+def assessment_approval_refusal(user, assessment) -> str | None:
+    """Why `user` may not approve or return `assessment`, or None if they may. Separation of duties: nobody
+    signs off an assessment they assessed or answered, or one of a model they own."""
+    if is_service_account(user):
+        return "Service accounts cannot sign off assessments: a risk officer must."
+    if not token_allows(user, SIGN_OFF_SCOPE):
+        return f"This API token lacks the '{SIGN_OFF_SCOPE}' scope needed to sign off assessments."
+    if not can_review_assessments(user):
+        return "Only risk officers approve or return assessments."
+    if assessment.assessor_id == user.pk:
+        return "You are this assessment's assessor: another risk officer must review it (separation of duties)."
+    if user.pk in (assessment.contributors or []):
+        return "You answered part of this assessment: another risk officer must review it (separation of duties)."
+    if registered_model_of(assessment).owner_id == user.pk:
+        return "You own this model: another risk officer must review its assessment (separation of duties)."
+    return None
+
+
+def can_approve_assessment(user, assessment) -> bool:
+    return can(user, Action.VIEW, assessment) and assessment_approval_refusal(user, assessment) is None
+
+
+def require_approve_assessment(user, assessment) -> None:
+    require(user, Action.VIEW, assessment)
+    refusal = assessment_approval_refusal(user, assessment)
+    if refusal:
+        raise PermissionDenied(refusal)
+
+
+def can_manage_risks(user, model: RegisteredModel) -> bool:
+    """Whoever may change the model, and risk officers on any model they can see, keep its risk register."""
+    if can(user, Action.CHANGE, model):
+        return True
+    return (
+        can(user, Action.VIEW, model)
+        and token_allows(user, TokenScope.WRITE)
+        and user.has_perm("governance.change_risk")
+    )
+
+
+def require_manage_risks(user, model: RegisteredModel) -> None:
+    require(user, Action.VIEW, model)
+    if not can_manage_risks(user, model):
+        if not token_allows(user, TokenScope.WRITE):
+            raise PermissionDenied("This API token lacks the 'write' scope needed to change the risk register.")
+        raise PermissionDenied("Only the model's owners and risk officers change its risk register.")

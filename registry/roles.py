@@ -13,8 +13,26 @@ ROLE_PERMISSIONS: dict[Role, list[str]] = {
     Role.ADMINISTRATOR: ["registry.*", "governance.*"],
     Role.MODEL_OWNER: ["registry.add_registeredmodel"],
     Role.REVIEWER: [],
-    Role.RISK_OFFICER: ["registry.view_registeredmodel"],
-    Role.AUDITOR: ["registry.view_registeredmodel", "governance.view_auditevent"],
+    Role.RISK_OFFICER: [
+        "registry.view_registeredmodel",
+        # Risk assessments: start and sign off assessments, maintain templates, keep risk registers.
+        "governance.view_assessment",
+        "governance.add_assessment",
+        "governance.approve_assessment",
+        "governance.view_assessmenttemplate",
+        "governance.add_assessmenttemplate",
+        "governance.change_assessmenttemplate",
+        "governance.view_risk",
+        "governance.add_risk",
+        "governance.change_risk",
+    ],
+    Role.AUDITOR: [
+        "registry.view_registeredmodel",
+        "governance.view_auditevent",
+        "governance.view_assessment",
+        "governance.view_assessmenttemplate",
+        "governance.view_risk",
+    ],
     Role.VIEWER: [],
 }
 

@@ -6,10 +6,10 @@ from playwright.sync_api import expect
 
 from governance import services
 from governance.models import Committee
-from registry import services as registry_services
 from registry.choices import RiskTier, Stage
 from registry.permissions import Role
 from tests.factories import PASSWORD, make_model, make_user, make_version
+from tests.governance.conftest import classify
 
 pytestmark = pytest.mark.browser
 
@@ -23,7 +23,7 @@ def test_owner_submits_reviewers_approve_owner_promotes(browser_session, owner, 
         intended_use="Prioritise retention offers.",
         limitations="Not for credit decisions.",
     )
-    registry_services.model_risk_tier_set(actor=None, model=model, tier=RiskTier.LIMITED)
+    classify(model, RiskTier.LIMITED)
     version = make_version(
         owner,
         model,

@@ -1,10 +1,12 @@
-"""A governed model ready for approval, and the committees that decide on it."""
+"""Governance fixtures: a model ready for approval and the committees that decide on it; the seeded
+assessment templates and answers that classify a model."""
+
+from __future__ import annotations
 
 import pytest
 
 from governance import services
-from governance.models import Committee
-from registry import services as registry_services
+from governance.models import AssessmentTemplate, Committee
 from registry.choices import RiskTier, Stage
 from registry.permissions import Role
 from tests.factories import make_model, make_user, make_version
@@ -29,6 +31,20 @@ def committees(administrator, reviewers, risk_officer, owner):
     return {"mrc": mrc, "rnc": rnc, "peer": peer}
 
 
+def classify(model, tier: str) -> None:
+    """Give `model` its risk tier the way production does: an EU AI Act assessment answered by its owner
+    and approved by a risk officer (the approval gate asks for one for limited and high risk)."""
+    if tier == RiskTier.UNASSESSED:
+        return
+    services.frameworks_load(actor=None)
+    template = AssessmentTemplate.objects.filter(key="eu-ai-act").order_by("-version").first()
+    approver = make_user(f"approver-{model.name}", roles=[Role.RISK_OFFICER])
+    assessment = services.assessment_create(actor=model.owner, model=model, template=template)
+    services.assessment_answer(actor=model.owner, assessment=assessment, answers=TIER_ANSWERS[tier])
+    services.assessment_submit(actor=model.owner, assessment=assessment)
+    services.assessment_approve(actor=approver, assessment=assessment, comment="Classification checked.")
+
+
 def governed_model(owner, team, *, tier=RiskTier.HIGH, name="credit-scoring", **fields):
     model = make_model(
         owner,
@@ -38,8 +54,9 @@ def governed_model(owner, team, *, tier=RiskTier.HIGH, name="credit-scoring", **
         limitations="Not validated for SME lending.",
         **fields,
     )
-    registry_services.model_risk_tier_set(actor=None, model=model, tier=tier)
+    classify(model, tier)
     model.refresh_from_db()
+    assert model.risk_tier == tier
     return model
 
 
@@ -53,3 +70,77 @@ def staged(owner, model):
     """Version 1, documented, in staging."""
     version = make_version(owner, model, training_data=["s3://lake/credit/2026-10/"])
     return services.version_transition(actor=owner, version=version, stage=Stage.STAGING)
+
+
+# Answers to the EU AI Act template for a system nothing special applies to: every required question
+# answered "no" (or with a neutral value). Scenarios override a few of them.
+EU_BASELINE = {
+    "intended_purpose": "Describes the system.",
+    "operator_role": "both",
+    "eu_nexus": True,
+    "excluded_purpose": False,
+    **{f"art5_1_{letter}": False for letter in "abcdefgh"},
+    "annex1_product": False,
+    "annex3_applies": False,
+    "art50_1_interaction": False,
+    "art50_2_synthetic": False,
+    "art50_3_emotion_biometric": False,
+    "art50_4_deep_fake": False,
+    "gpai_model": False,
+}
+
+CREDIT_SCORING = {
+    **EU_BASELINE,
+    "intended_purpose": "Probability of default of retail loan applicants, used to approve or decline loans.",
+    "annex3_applies": True,
+    "annex3_points": ["5b"],
+    "art6_3_profiling": True,
+}
+
+
+TIER_ANSWERS = {
+    RiskTier.MINIMAL: EU_BASELINE,
+    RiskTier.LIMITED: {
+        **EU_BASELINE,
+        "art50_1_interaction": True,
+        "art50_disclosure": "The chat says it is an AI assistant before the first message.",
+    },
+    RiskTier.HIGH: CREDIT_SCORING,
+    RiskTier.PROHIBITED: {**EU_BASELINE, "art5_1_c": True},
+}
+
+
+@pytest.fixture
+def frameworks(db):
+    """The seeded templates. The data migration creates them, but transactional tests flush the database,
+    so load them again (idempotent)."""
+    services.frameworks_load(actor=None)
+    return {t.key: t for t in AssessmentTemplate.objects.order_by("key", "version")}
+
+
+@pytest.fixture
+def eu_template(frameworks):
+    return frameworks["eu-ai-act"]
+
+
+class AuditCounter:
+    """Counts the audit events recorded inside a `with` block, by action."""
+
+    def __enter__(self):
+        from governance.models import AuditEvent
+
+        self._model = AuditEvent
+        self._start = AuditEvent.objects.order_by("-seq").values_list("seq", flat=True).first() or 0
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    @property
+    def actions(self) -> list[str]:
+        return list(self._model.objects.filter(seq__gt=self._start).order_by("seq").values_list("action", flat=True))
+
+
+@pytest.fixture
+def audit_events():
+    return AuditCounter

@@ -1,4 +1,5 @@
-"""`manage.py seed_demo`: demo users, teams and a dozen realistic models. Safe to run again (idempotent).
+"""`manage.py seed_demo`: demo users, teams, a dozen realistic models and a few risk assessments and risks.
+Safe to run again (idempotent).
 
 Everything is created through the services, so the demo's audit trail is real and verifies.
 """
@@ -7,16 +8,19 @@ from __future__ import annotations
 
 import os
 import random
+from datetime import timedelta
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.test import override_settings
+from django.utils import timezone
 
 from governance import gate
+from governance import selectors as governance_selectors
 from governance import services as governance_services
-from governance.models import Committee
+from governance.models import Assessment, Committee
 from registry import services
 from registry.choices import Stage, Visibility
 from registry.models import RegisteredModel, Team
@@ -75,7 +79,7 @@ MODELS = [
         "owner",
         "classification",
         "lightgbm",
-        "limited",
+        "minimal",
         Visibility.INTERNAL,
         4,
         ("auc", "precision_at_1pct", "recall"),
@@ -225,7 +229,10 @@ class Command(BaseCommand):
             self._committees(admin)
             teams = self._teams(admin)
             created = self._models(admin, teams)
-        self.stdout.write(self.style.SUCCESS(f"Demo data ready ({created} models created)."))
+            assessed = self._assessments()
+        self.stdout.write(
+            self.style.SUCCESS(f"Demo data ready ({created} models, {assessed} risk assessments created).")
+        )
         shown = "the DEMO_PASSWORD you set" if "DEMO_PASSWORD" in os.environ else f"'{password}'"
         self.stdout.write(f"Sign in as admin, owner, reviewer, risk, auditor or viewer with password {shown}.")
 
@@ -287,7 +294,7 @@ class Command(BaseCommand):
                 tags={"business_unit": team.split()[0].lower(), "cost_centre": str(rng.randint(1000, 9999))},
             )
             if tier != "unassessed":
-                services.model_risk_tier_set(actor=None, model=model, tier=tier, reason="demo data")
+                self._classify(model, tier)
             base = {m: rng.uniform(0.70, 0.85) for m in metric_names}
             for number in range(1, n_versions + 1):
                 version = services.version_register(
@@ -367,3 +374,188 @@ class Command(BaseCommand):
         governance_services.version_transition(
             actor=owner, version=version, stage=Stage.PRODUCTION, justification=f"Approved by request #{request.pk}"
         )
+
+    def _classify(self, model, tier: str) -> None:
+        """The model's risk tier comes from an approved EU AI Act assessment, as in production: its owner
+        answers the questionnaire, the risk officer approves. Credit scoring also gets its risk register."""
+        governance_services.frameworks_load(actor=None)
+        eu = governance_selectors.template_latest(key="eu-ai-act")
+        answers = CLASSIFYING_ANSWERS.get(model.name) or TIER_ANSWERS[tier]
+        assessor, risk = model.owner, User.objects.get(username="risk")
+        assessment = governance_services.assessment_create(actor=assessor, model=model, template=eu)
+        governance_services.assessment_answer(actor=assessor, assessment=assessment, answers=answers)
+        governance_services.assessment_submit(actor=assessor, assessment=assessment)
+        assessment = governance_services.assessment_approve(
+            actor=risk, assessment=assessment, comment="Classification reviewed against the Act's criteria."
+        )
+        if model.name == "credit-scoring":
+            self._risks(model, assessment, owner=model.owner, risk=risk)
+
+    def _assessments(self) -> int:
+        """Work in progress for the demo: a chatbot re-assessment waiting for the risk officer, a draft."""
+        eu = governance_selectors.template_latest(key="eu-ai-act")
+        created = 0
+        for name, (assessor_name, answers, outcome) in DEMO_ASSESSMENTS.items():
+            model = RegisteredModel.objects.filter(name=name).first()
+            if model is None or Assessment.objects.filter(model=model, status__in=["draft", "submitted"]).exists():
+                continue
+            assessor = User.objects.get(username=assessor_name)
+            assessment = governance_services.assessment_create(actor=assessor, model=model, template=eu)
+            governance_services.assessment_answer(actor=assessor, assessment=assessment, answers=answers)
+            created += 1
+            if outcome == "submitted":
+                governance_services.assessment_evidence_add(
+                    actor=assessor,
+                    assessment=assessment,
+                    url=f"https://dms.example.org/legal/{name}-ai-act-opinion.pdf",
+                    title="Legal opinion on the AI Act classification",
+                    question_id="supporting_evidence",
+                )
+                governance_services.assessment_submit(actor=assessor, assessment=assessment)
+        return created
+
+    def _risks(self, model, assessment, *, owner, risk) -> None:
+        today = timezone.localdate()
+        for title, category, likelihood, impact, residual, questions, days, status, mitigation in DEMO_RISKS:
+            governance_services.risk_create(
+                actor=risk,
+                model=model,
+                title=title,
+                category=category,
+                likelihood=likelihood,
+                impact=impact,
+                residual_likelihood=residual[0] if residual else None,
+                residual_impact=residual[1] if residual else None,
+                owner=owner,
+                due_date=today + timedelta(days=days),
+                status=status,
+                assessment=assessment,
+                question_ids=questions,
+                mitigation=mitigation,
+            )
+
+
+_EU_NOTHING_APPLIES = {
+    "operator_role": "both",
+    "eu_nexus": True,
+    "excluded_purpose": False,
+    **{f"art5_1_{letter}": False for letter in "abcdefgh"},
+    "annex1_product": False,
+    "annex3_applies": False,
+    "art50_1_interaction": False,
+    "art50_2_synthetic": False,
+    "art50_3_emotion_biometric": False,
+    "art50_4_deep_fake": False,
+    "gpai_model": False,
+}
+
+
+def _high(purpose: str, points: list[str], oversight: str) -> dict:
+    return {
+        **_EU_NOTHING_APPLIES,
+        "intended_purpose": purpose,
+        "operator_role": "provider",
+        "annex3_applies": True,
+        "annex3_points": points,
+        "art6_3_profiling": True,
+        "human_oversight": oversight,
+    }
+
+
+# The answers that classify each demo model (the rest use TIER_ANSWERS for their tier).
+CLASSIFYING_ANSWERS = {
+    "credit-scoring": {
+        **_EU_NOTHING_APPLIES,
+        "intended_purpose": "Estimates the 12-month probability of default of retail loan applicants; the "
+        "score decides approval and the credit limit, with underwriters reviewing declines.",
+        "operator_role": "provider",
+        "annex3_applies": True,
+        "annex3_points": ["5b"],
+        "art6_3_profiling": True,
+        "human_oversight": "Underwriters review every decline and any application within 5 points of the "
+        "cut-off; they can override the score with a recorded reason.",
+    },
+    "support-assistant": {
+        **_EU_NOTHING_APPLIES,
+        "intended_purpose": "Answers customers' account questions in the web chat, from our help centre.",
+        "art50_1_interaction": True,
+        "art50_2_synthetic": True,
+        "art50_2_marking": True,
+        "art50_disclosure": "The chat window says 'You are talking to an AI assistant' before the first "
+        "message; answers carry a machine-readable provenance tag.",
+    },
+    "health-insurance-pricing": _high(
+        "Risk premium for individual health cover, from the applicant's health questionnaire.",
+        ["5c"],
+        "Underwriters confirm every premium loading above 25%.",
+    ),
+    "cv-screening": _high(
+        "Ranks job applications for recruiter review.",
+        ["4a"],
+        "Recruiters read every application; the ranking only orders the queue.",
+    ),
+    "chest-xray-triage": {
+        **_EU_NOTHING_APPLIES,
+        "intended_purpose": "Flags chest radiographs with suspected pneumothorax for priority reading.",
+        "operator_role": "provider",
+        "annex1_product": True,
+        "annex1_legislation": "Regulation (EU) 2017/745 on medical devices (class IIa software)",
+        "annex1_third_party": True,
+        "human_oversight": "A radiologist reads every image; the flag only reorders the worklist.",
+    },
+}
+TIER_ANSWERS = {
+    "minimal": {**_EU_NOTHING_APPLIES, "intended_purpose": "Internal analytics; no decisions about people."},
+    "limited": CLASSIFYING_ANSWERS["support-assistant"],
+}
+
+# Work in progress shown by the demo: model: (assessor, answers, outcome)
+DEMO_ASSESSMENTS = {
+    "support-assistant": (
+        "admin",
+        {**CLASSIFYING_ANSWERS["support-assistant"], "gpai_model": False},
+        "submitted",
+    ),
+    "churn-prediction": (
+        "owner",
+        {"intended_purpose": "Monthly propensity to cancel, to prioritise retention offers.", "eu_nexus": True},
+        "draft",
+    ),
+}
+
+# title, category, likelihood, impact, residual (likelihood, impact), questions, due in days, status, mitigation
+DEMO_RISKS = [
+    (
+        "Disparate impact on thin-file and young applicants",
+        "fairness",
+        4,
+        4,
+        (2, 4),
+        ["annex3_points", "art6_3_profiling"],
+        45,
+        "mitigating",
+        "Monthly fairness report by age band and file depth; manual underwriting for thin files.",
+    ),
+    (
+        "Applicants cannot obtain an explanation of a decline",
+        "transparency",
+        3,
+        4,
+        None,
+        ["art6_3_profiling"],
+        -10,
+        "open",
+        "Reason codes from SHAP values in the decline letter.",
+    ),
+    (
+        "Performance drift after the interest-rate change",
+        "robustness",
+        3,
+        3,
+        (2, 3),
+        [],
+        90,
+        "open",
+        "PSI monitoring per feature with a retraining trigger.",
+    ),
+]
