@@ -104,11 +104,11 @@ def template(ctx, visibility, user):
     return {"pk": _template(ctx).pk}
 
 
-def start_data(ctx):
+def start_data(ctx, visibility):
     return {"template": _template(ctx).pk}
 
 
-def risk_data(ctx):
+def risk_data(ctx, visibility):
     return {
         "title": "Bias against thin-file applicants",
         "category": "fairness",
@@ -119,8 +119,8 @@ def risk_data(ctx):
     }
 
 
-def api_risk_data(ctx):
-    return {**risk_data(ctx), "owner": ctx["people"]["owner"].username}
+def api_risk_data(ctx, visibility):
+    return {**risk_data(ctx, visibility), "owner": ctx["people"]["owner"].username}
 
 
 TEMPLATE_DATA = {
@@ -179,7 +179,7 @@ ROWS = [
         action=lambda p: p in RISK_KEEPERS,
         ok=302,
         url_kwargs=risk,
-        data=lambda ctx: {**risk_data(ctx), "status": "mitigating"},
+        data=lambda ctx, visibility: {**risk_data(ctx, visibility), "status": "mitigating"},
     ),
     Endpoint("governance:template-list", action=None, model_scoped=False),
     Endpoint("governance:template-detail", action=None, model_scoped=False, url_kwargs=template),
@@ -209,7 +209,7 @@ ROWS += [
         api=True,
         action=lambda p: p in RISK_KEEPERS,
         ok=201,
-        data=lambda ctx: {"template": _template(ctx).key},
+        data=lambda ctx, visibility: {"template": _template(ctx).key},
     ),
     Endpoint("governance_api:assessment-detail", api=True, url_kwargs=draft),
     Endpoint(
