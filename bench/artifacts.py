@@ -179,9 +179,9 @@ def hashlib_seconds(path: Path) -> float:
 
 
 def make_checkpoint(path: Path, size: int) -> None:
-    from bench.validators import write_torch_checkpoint  # the validators benchmark's generator
+    from bench.validators import make_torch_zip  # the validators benchmark's generator: a torch.save zip
 
-    write_torch_checkpoint(path, size)
+    make_torch_zip(path, size)
 
 
 def main() -> None:
