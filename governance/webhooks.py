@@ -331,7 +331,7 @@ def webhook_subscription_delete(*, actor, subscription: WebhookSubscription) -> 
 
 
 @transaction.atomic
-def webhook_subscription_test(*, actor, subscription: WebhookSubscription) -> WebhookDelivery:
+def webhook_subscription_test(*, actor, subscription: WebhookSubscription, note: str = "") -> WebhookDelivery:
     """Send a `ping` event to the subscription now (also when it is inactive), through the same delivery
     path, retries included, as real events."""
     permissions.require_manage_webhooks(actor, write=True)
@@ -339,6 +339,8 @@ def webhook_subscription_test(*, actor, subscription: WebhookSubscription) -> We
     delivery = WebhookDelivery(subscription=subscription, event=PING_EVENT, next_attempt_at=timezone.now())
     delivery.payload = _payload(event_type=PING_EVENT, delivery=delivery, event=None, model=None)
     delivery.payload["subscription"] = {"id": subscription.pk, "name": subscription.name}
+    if note:
+        delivery.payload["note"] = note[:200]
     delivery.save()
     audit_record(
         actor=actor, action="webhook.tested", target=subscription, changes={"delivery_id": str(delivery.delivery_id)}

@@ -65,6 +65,12 @@ class DeliveryOutput(serializers.ModelSerializer):
         ]
 
 
+class PingInput(serializers.Serializer):
+    note = serializers.CharField(
+        required=False, allow_blank=True, max_length=200, help_text="Echoed in the ping's payload as `note`."
+    )
+
+
 def _model_named(user, name: str | None) -> RegisteredModel | None:
     if not name:
         return None
@@ -161,7 +167,7 @@ class WebhookDeliveries(generics.ListAPIView):
 
 @extend_schema(
     summary="Send a `ping` to the webhook now",
-    request=None,
+    request=PingInput,
     responses={202: DeliveryOutput, 403: ERROR, 404: ERROR},
 )
 class WebhookTest(APIView):
@@ -169,5 +175,9 @@ class WebhookTest(APIView):
 
     def post(self, request, pk):
         subscription = webhooks.webhook_get(user=request.user, pk=pk)
-        delivery = webhooks.webhook_subscription_test(actor=request.user, subscription=subscription)
+        data = PingInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        delivery = webhooks.webhook_subscription_test(
+            actor=request.user, subscription=subscription, note=data.validated_data.get("note", "")
+        )
         return Response(DeliveryOutput(delivery).data, status=status.HTTP_202_ACCEPTED)
