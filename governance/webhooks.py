@@ -92,21 +92,21 @@ def _payload(*, event_type: str, delivery: WebhookDelivery, event: AuditEvent | 
     return body
 
 
-def _subscribers(event_type: str, model: RegisteredModel) -> list[WebhookSubscription]:
-    """Active subscriptions to `event_type` on `model` (or on every model) whose owner may see `model` and
-    may still hold webhooks."""
+def _subscribers(event_type: str, model_id: int) -> list[WebhookSubscription]:
+    """Active subscriptions to `event_type` on the model (or on every model): one query, none of the
+    permission checks yet."""
     candidates = (
         WebhookSubscription.objects.filter(active=True, created_by__is_active=True)
-        .filter(Q(model__isnull=True) | Q(model=model))
+        .filter(Q(model__isnull=True) | Q(model_id=model_id))
         .select_related("created_by")
     )
-    return [
-        subscription
-        for subscription in candidates
-        if event_type in subscription.event_types
-        and permissions.can_manage_webhooks(subscription.created_by)
-        and permissions.can(subscription.created_by, Action.VIEW, model)
-    ]
+    return [subscription for subscription in candidates if event_type in subscription.event_types]
+
+
+def _may_receive(subscription: WebhookSubscription, model: RegisteredModel) -> bool:
+    """The owner may still hold webhooks and may see the model the event is about."""
+    owner = subscription.created_by
+    return permissions.can_manage_webhooks(owner) and permissions.can(owner, Action.VIEW, model)
 
 
 def _enqueue_after_commit(deliveries: Iterable[WebhookDelivery]) -> None:
@@ -132,11 +132,16 @@ def on_audit_event(event: AuditEvent) -> None:
     event_type = event_type_for(event)
     if event_type is None or event.model_id is None:
         return
+    subscriptions = _subscribers(event_type, event.model_id)
+    if not subscriptions:
+        return  # the common case: one query per recorded event that is a webhook event
     model = RegisteredModel.objects.filter(pk=event.model_id).first()
     if model is None:
         return
     deliveries = []
-    for subscription in _subscribers(event_type, model):
+    for subscription in subscriptions:
+        if not _may_receive(subscription, model):
+            continue
         delivery = WebhookDelivery(subscription=subscription, event=event_type, next_attempt_at=timezone.now())
         delivery.payload = _payload(event_type=event_type, delivery=delivery, event=event, model=model)
         deliveries.append(delivery)

@@ -140,6 +140,8 @@ REFUSED_URLS = [
     ("http://[::1]/hook", "webhook_url_private_address"),
     ("http://[::ffff:127.0.0.1]/hook", "webhook_url_private_address"),
     ("http://0.0.0.0/hook", "webhook_url_private_address"),
+    ("http://2130706433/hook", "webhook_url_private_address"),  # 127.0.0.1 as one number
+    ("http://0x7f.1/hook", "webhook_url_private_address"),  # and in hex shorthand
     ("http://100.64.0.1/hook", "webhook_url_private_address"),
     ("ftp://203.0.113.5/hook", "webhook_url_scheme"),
     ("file:///etc/passwd", "webhook_url_scheme"),
@@ -399,7 +401,8 @@ def test_the_webhooks_page_has_a_constant_query_count(client, owner, settings, d
     settings.WEBHOOK_ALLOWED_HOSTS = ["203.0.113.0/24"]
     _subscriptions_with_deliveries(owner, count)
     client.force_login(owner)
-    with django_assert_max_num_queries(14):
+    # Measured: 8 at 1, 12 and 40 subscriptions (session, user, roles, navigation counts, one list query).
+    with django_assert_max_num_queries(8):
         response = client.get(reverse("governance:webhooks"))
     assert response.status_code == 200
     assert response.content.decode().count("data-webhook=") == count
@@ -410,7 +413,7 @@ def test_the_webhook_api_lists_have_a_constant_query_count(owner, settings, djan
     settings.WEBHOOK_ALLOWED_HOSTS = ["203.0.113.0/24"]
     _subscriptions_with_deliveries(owner, count)
     client = client_for(owner)
-    with django_assert_max_num_queries(8):
+    with django_assert_max_num_queries(5):  # measured: 5 at 1, 12 and 40
         listed = client.get(reverse("governance_api:webhook-list"))
     assert listed.json()["count"] == count
     first = WebhookSubscription.objects.order_by("pk").first()
