@@ -420,3 +420,25 @@ def test_the_webhook_api_lists_have_a_constant_query_count(owner, settings, djan
     with django_assert_max_num_queries(8):
         deliveries = client.get(reverse("governance_api:webhook-deliveries", kwargs={"pk": first.pk}))
     assert deliveries.json()["count"] == 2
+
+
+def test_lost_deliveries_are_found_for_the_requeue(owner, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    settings.WEBHOOK_ALLOWED_HOSTS = ["203.0.113.0/24"]
+    subscription = subscribe(owner, "http://203.0.113.9/hook")
+    now = timezone.now()
+    lost = WebhookDelivery.objects.create(
+        subscription=subscription, event="ping", payload={}, next_attempt_at=now - timedelta(hours=1)
+    )
+    WebhookDelivery.objects.create(subscription=subscription, event="ping", payload={}, next_attempt_at=now)
+    WebhookDelivery.objects.create(
+        subscription=subscription,
+        event="ping",
+        payload={},
+        status=DeliveryStatus.FAILED,
+        next_attempt_at=now - timedelta(hours=1),
+    )
+    assert webhooks.deliveries_to_requeue() == [lost.pk]
