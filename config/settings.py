@@ -249,6 +249,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "governance.tasks.assessments_review",
         "schedule": timedelta(minutes=env.int("ASSESSMENT_REVIEW_INTERVAL_MINUTES", default=60)),
     },
+    # Webhook deliveries whose task was lost (broker down when enqueued, worker killed) are sent again.
+    "webhooks-requeue": {
+        "task": "governance.tasks.webhooks_requeue",
+        "schedule": env.int("WEBHOOK_REQUEUE_EVERY_SECONDS", default=300),
+    },
 }
 
 # --- Cache ---------------------------------------------------------------------------------------
@@ -389,3 +394,12 @@ ASSESSMENT_VALID_MONTHS = {
 }
 ASSESSMENT_DUE_SOON_DAYS = env.int("ASSESSMENT_DUE_SOON_DAYS", default=30)
 ASSESSMENT_EVIDENCE_MAX_BYTES = env.int("ASSESSMENT_EVIDENCE_MAX_MB", default=50) * 1024 * 1024
+
+# Webhooks: outgoing HTTP calls to subscribers' URLs (docs/webhooks.md). URLs whose host resolves to a
+# loopback, private, link-local or otherwise internal address are refused unless the host is listed here
+# by an administrator: host names (exact, case-insensitive), IP addresses or networks (CIDR), comma-separated.
+WEBHOOK_ALLOWED_HOSTS = env.list("WEBHOOK_ALLOWED_HOSTS", default=[])
+WEBHOOK_TIMEOUT = env.float("WEBHOOK_TIMEOUT", default=10.0)  # seconds, connect and read each
+WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=6)
+# Retry n (1-based) waits WEBHOOK_BACKOFF_BASE * 2**(n-1) seconds: 30 s, 1, 2, 4, 8 min with the defaults.
+WEBHOOK_BACKOFF_BASE = env.float("WEBHOOK_BACKOFF_BASE", default=30.0)

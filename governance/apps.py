@@ -9,9 +9,13 @@ class GovernanceConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_migrate
 
+        from governance import webhooks
+        from governance.audit import register_listener
         from governance.defaults import ensure_defaults_after_migrate
         from registry.roles import sync_roles_after_migrate
 
         # Governance is the last app to migrate, so every permission exists when the roles are synced.
         post_migrate.connect(sync_roles_after_migrate, sender=self)
         post_migrate.connect(ensure_defaults_after_migrate, sender=self)
+        # Recorded events that are webhook events become deliveries, in the same transaction.
+        register_listener(webhooks.on_audit_event)

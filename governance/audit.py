@@ -16,7 +16,7 @@ import hashlib
 import json
 import math
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -241,7 +241,20 @@ def audit_record(
         "prev_hash": prev_hash,
     }
     digest = compute_hash(event_fields(fields))
-    return AuditEvent.objects.create(hash=digest, **fields)
+    event = AuditEvent.objects.create(hash=digest, **fields)
+    for listener in _listeners:
+        listener(event)
+    return event
+
+
+_listeners: list[Callable[[AuditEvent], None]] = []
+
+
+def register_listener(listener: Callable[[AuditEvent], None]) -> None:
+    """Call `listener(event)` after every recorded event, inside the change's transaction (so its own writes
+    commit or roll back with the change). Used by webhooks (governance.webhooks); registered in AppConfig.ready."""
+    if listener not in _listeners:
+        _listeners.append(listener)
 
 
 # --- Verification -----------------------------------------------------------------------------------

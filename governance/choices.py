@@ -85,3 +85,25 @@ def risk_band(rating: int | None) -> str | None:
     if rating <= 16:
         return RiskBand.HIGH
     return RiskBand.CRITICAL
+
+
+class WebhookEvent(models.TextChoices):
+    """What a webhook subscription can listen to (docs/webhooks.md). `ping` is only sent by "send test"."""
+
+    MODEL_CREATED = "model.created", "A model is registered"
+    VERSION_CREATED = "version.created", "A version is registered"
+    ARTIFACT_VALIDATED = "artifact.validated", "An artifact passed validation"
+    ARTIFACT_REJECTED = "artifact.rejected", "An artifact failed validation"
+    APPROVAL_REQUESTED = "approval.requested", "Approval is requested"
+    APPROVAL_DECIDED = "approval.decided", "An approval request is decided"
+    VERSION_STAGE_CHANGED = "version.stage_changed", "A version changes stage"
+    ALIAS_CHANGED = "alias.changed", "An alias moves or is removed"
+
+
+PING_EVENT = "ping"
+
+
+class DeliveryStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"

@@ -1,6 +1,8 @@
-"""Governance entries of the navigation bar: reviews waiting for the user, unread notifications."""
+"""Governance entries of the navigation bar: reviews waiting for the user, unread notifications, and the
+Webhooks page for those who may manage webhooks."""
 
 from governance.selectors import requests_awaiting_vote_count, unread_notifications_count
+from registry import permissions
 
 
 def governance_navigation(request):
@@ -10,4 +12,5 @@ def governance_navigation(request):
     return {
         "nav_reviews_waiting": requests_awaiting_vote_count(user=user),
         "nav_unread": unread_notifications_count(user=user),
+        "nav_webhooks": permissions.can_manage_webhooks(user),
     }

@@ -11,11 +11,13 @@ from django import forms
 from django.contrib.auth import get_user_model
 
 from governance import questionnaire
-from governance.choices import AssessmentFramework, QuestionType, RiskCategory, RiskStatus
+from governance.choices import AssessmentFramework, QuestionType, RiskCategory, RiskStatus, WebhookEvent
 from governance.models import ApprovalPolicy, Assessment, AssessmentTemplate, Committee
 from governance.quorum import QuorumRule
+from registry import permissions
 from registry.choices import Stage
 from registry.forms import BootstrapFormMixin
+from registry.models import RegisteredModel
 
 User = get_user_model()
 
@@ -307,3 +309,40 @@ class RiskForm(BootstrapFormMixin, forms.Form):
         self.fields["question_ids"].choices = [
             (q.id, f"{q.get('reference') or q.id} · {q['text'][:90]}") for q in questions
         ]
+
+
+class WebhookForm(BootstrapFormMixin, forms.Form):
+    """Create or edit a webhook subscription. The URL's safety is checked by the service (field errors)."""
+
+    name = forms.CharField(max_length=100, help_text="For you: what receives these events, e.g. “Deploy bot”.")
+    url = forms.CharField(
+        max_length=500,
+        label="Payload URL",
+        help_text="An https:// (or http://) address on the public internet. Internal addresses need an "
+        "administrator's allowance.",
+        widget=forms.URLInput(attrs={"placeholder": "https://hooks.example.com/arbiter", "spellcheck": "false"}),
+    )
+    event_types = forms.MultipleChoiceField(
+        choices=WebhookEvent.choices, widget=forms.CheckboxSelectMultiple, label="Events"
+    )
+    model = forms.ModelChoiceField(
+        queryset=RegisteredModel.objects.none(),
+        required=False,
+        empty_label="Every model I can see",
+        help_text="Only events of this model.",
+    )
+    active = forms.BooleanField(required=False, initial=True, help_text="Inactive webhooks receive nothing.")
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["model"].queryset = permissions.restrict(RegisteredModel.objects.order_by("name"), user)
+
+    @classmethod
+    def initial_for(cls, subscription) -> dict[str, Any]:
+        return {
+            "name": subscription.name,
+            "url": subscription.url,
+            "event_types": subscription.event_types,
+            "model": subscription.model_id,
+            "active": subscription.active,
+        }

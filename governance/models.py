@@ -1,5 +1,7 @@
 """Governance entities: the audit trail, committees, approval policies, approval requests and votes."""
 
+import uuid
+
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -7,7 +9,15 @@ from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 
-from governance.choices import AssessmentFramework, AssessmentStatus, EvidenceKind, RiskCategory, RiskStatus, risk_band
+from governance.choices import (
+    AssessmentFramework,
+    AssessmentStatus,
+    DeliveryStatus,
+    EvidenceKind,
+    RiskCategory,
+    RiskStatus,
+    risk_band,
+)
 from registry.choices import RiskTier
 
 QUORUM_RULES = [("count", "At least N approvals"), ("fraction", "A share of members"), ("unanimous", "Unanimity")]
@@ -475,3 +485,69 @@ class Risk(models.Model):
             and self.status in (RiskStatus.OPEN, RiskStatus.MITIGATING)
             and self.due_date < timezone.localdate()
         )
+
+
+# --- Webhooks -----------------------------------------------------------------------------------------------
+
+
+class WebhookSubscription(models.Model):
+    """A URL that receives signed JSON POSTs when chosen events happen (docs/webhooks.md).
+
+    Owned by the user who created it: events are sent only for models that user may see, so a subscription
+    never leaks more than its owner could read. `secret` signs every delivery (HMAC-SHA256); it is generated,
+    never chosen, and shown only to the owner. `model` narrows the events to one model.
+    """
+
+    name = models.CharField(max_length=100)
+    url = models.CharField(max_length=500)
+    secret = models.CharField(max_length=64, editable=False)
+    event_types = models.JSONField(default=list)
+    model = models.ForeignKey(
+        "registry.RegisteredModel", on_delete=models.CASCADE, null=True, blank=True, related_name="webhooks"
+    )
+    active = models.BooleanField(default=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="webhooks")
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    audit_type = "webhook"
+
+    class Meta:
+        ordering = ["name", "pk"]
+        indexes = [models.Index(fields=["active"], name="webhook_active_idx")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("governance:webhook-detail", kwargs={"pk": self.pk})
+
+    @property
+    def audit_model(self):
+        return self.model
+
+
+class WebhookDelivery(models.Model):
+    """One event sent (or being sent) to one subscription: the payload as signed, and how the attempts went.
+    `log` keeps every attempt (time, response code, error); the other fields describe the latest."""
+
+    subscription = models.ForeignKey(WebhookSubscription, on_delete=models.CASCADE, related_name="deliveries")
+    delivery_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    event = models.CharField(max_length=40)
+    payload = models.JSONField()
+    status = models.CharField(max_length=20, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    response_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    log = models.JSONField(default=list)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(default=timezone.now)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["subscription", "-created_at"], name="webhook_delivery_sub_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.event} {self.delivery_id}"

@@ -23,6 +23,8 @@ from governance.models import (
     Committee,
     Notification,
     Risk,
+    WebhookDelivery,
+    WebhookSubscription,
 )
 from registry import permissions
 from registry.choices import Stage
@@ -417,3 +419,24 @@ def risk_counts(*, user) -> dict[str, int]:
         status__in=OPEN_RISK_STATUSES
     )
     return queryset.aggregate(open=Count("pk"), overdue=Count("pk", filter=Q(due_date__lt=timezone.localdate())))
+
+
+# --- Webhooks -----------------------------------------------------------------------------------------------
+
+
+def webhooks(*, user) -> QuerySet:
+    """The subscriptions the user manages (all of them for administrators), each annotated with its latest
+    delivery's event, status, response code and time: one query."""
+    latest = WebhookDelivery.objects.filter(subscription=OuterRef("pk")).order_by("-created_at", "-pk")
+    queryset = WebhookSubscription.objects.select_related("model", "created_by").annotate(
+        last_status=Subquery(latest.values("status")[:1]),
+        last_event=Subquery(latest.values("event")[:1]),
+        last_response_code=Subquery(latest.values("response_code")[:1]),
+        last_delivery_at=Subquery(latest.values("created_at")[:1]),
+    )
+    return permissions.restrict_webhooks(queryset, user)
+
+
+def webhook_deliveries(*, subscription: WebhookSubscription) -> QuerySet:
+    """A subscription's delivery log, newest first (the caller has fetched the subscription for the user)."""
+    return WebhookDelivery.objects.filter(subscription=subscription).order_by("-created_at", "-pk")

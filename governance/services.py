@@ -72,7 +72,8 @@ def _notify(users: Iterable, message: str, link: str) -> None:
     )
     emails = [u.email for u in recipients.values() if u.email]
     if emails:
-        body = f"{message}\n\nOpen it in Arbiter: {link}\n"
+        # The inbox link is relative to the site; an email needs the full address.
+        body = f"{message}\n\nOpen it in Arbiter: {settings.SITE_URL}{link}\n"
         batch = [(f"[Arbiter] {message[:120]}", body, settings.DEFAULT_FROM_EMAIL, [email]) for email in emails]
         transaction.on_commit(lambda: _send(batch))
 
@@ -545,7 +546,7 @@ def approvals_expire() -> int:
         with transaction.atomic():
             request = (
                 ApprovalRequest.objects.select_for_update(of=("self",))
-                .select_related("version__model")
+                .select_related("version__model__owner", "submitted_by")
                 .get(pk=request_id)
             )
             if request.status != "approved":
@@ -557,6 +558,11 @@ def approvals_expire() -> int:
                 action="approval.expired",
                 target=request,
                 changes={"status": {"before": "approved", "after": "expired"}},
+            )
+            _notify(
+                [request.submitted_by, request.version.model.owner],
+                f"The approval of {request.version} → {request.target_stage} expired unused: submit it again",
+                request.get_absolute_url(),
             )
             expired += 1
     return expired

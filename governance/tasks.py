@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from governance import selectors, services
+from governance import selectors, services, webhooks
 
 
 @shared_task
@@ -21,3 +21,18 @@ def assessments_review() -> dict[str, int]:
         "expired": sum(1 for a in expired if a is not None),
         "reminded": sum(1 for a in reminded if a is not None),
     }
+
+
+@shared_task(bind=True, max_retries=None)
+def deliver_webhook(self, delivery_pk: int) -> None:
+    """One attempt of a webhook delivery; on failure, retried after `webhooks.backoff(attempt)` seconds until
+    WEBHOOK_MAX_ATTEMPTS. Safe to deliver twice: the service claims each attempt with a conditional update."""
+    wait = webhooks.delivery_attempt(delivery_pk=delivery_pk)
+    if wait is not None:
+        raise self.retry(countdown=wait)
+
+
+@shared_task
+def webhooks_requeue() -> int:
+    """Periodic: enqueue pending deliveries whose task was lost (broker down, worker killed)."""
+    return sum(webhooks.enqueue(pk) for pk in webhooks.deliveries_to_requeue())

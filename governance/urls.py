@@ -23,6 +23,10 @@ urlpatterns = [
     path("committees/<slug:slug>/", views.committee_detail, name="committee-detail"),
     path("policies/", views.policies, name="policies"),
     path("inbox/", views.inbox, name="inbox"),
+    path("webhooks/", views.webhooks_page, name="webhooks"),
+    path("webhooks/<int:pk>/", views.webhook_detail, name="webhook-detail"),
+    path("webhooks/<int:pk>/delete/", views.webhook_delete, name="webhook-delete"),
+    path("webhooks/<int:pk>/test/", views.webhook_test, name="webhook-test"),
     # Risk assessments and the risk register
     path("models/<model:name>/assessments/", assessment_views.model_assessments, name="model-assessments"),
     path("models/<model:name>/risks/", assessment_views.model_risks, name="model-risks"),

@@ -10,8 +10,16 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from governance import gate, selectors, services
-from governance.forms import BreakGlassForm, CommitteeForm, MemberForm, PolicyForm, SubmitForm, VoteForm
+from governance import gate, selectors, services, webhooks
+from governance.forms import (
+    BreakGlassForm,
+    CommitteeForm,
+    MemberForm,
+    PolicyForm,
+    SubmitForm,
+    VoteForm,
+    WebhookForm,
+)
 from governance.models import ApprovalPolicy, Notification
 from registry import permissions
 from registry import selectors as registry_selectors
@@ -357,3 +365,100 @@ def model_production(request, name):
         "can_change": permissions.can(request.user, Action.CHANGE, model),
     }
     return render(request, "governance/_model_production.html", context)
+
+
+# --- Webhooks -----------------------------------------------------------------------------------------------
+
+
+def _webhook_data(form: WebhookForm) -> dict:
+    return {
+        "name": form.cleaned_data["name"],
+        "url": form.cleaned_data["url"],
+        "event_types": form.cleaned_data["event_types"],
+        "model": form.cleaned_data["model"],
+        "active": form.cleaned_data["active"],
+    }
+
+
+def webhooks_page(request):
+    """The user's webhook subscriptions with their last delivery, and the form to add one."""
+    permissions.require_manage_webhooks(request.user)
+    can_write = permissions.can_manage_webhooks(request.user, write=True)
+    form = WebhookForm(request.POST or None, user=request.user) if can_write else None
+    if request.method == "POST":
+        permissions.require_manage_webhooks(request.user, write=True)
+        if form.is_valid():
+            try:
+                subscription = webhooks.webhook_subscription_create(actor=request.user, **_webhook_data(form))
+            except DomainError as exc:
+                form.apply_error(exc)
+            else:
+                messages.success(request, f"Created {subscription.name}. Copy its signing secret below.")
+                return redirect(subscription.get_absolute_url())
+    page = Paginator(selectors.webhooks(user=request.user), 25).get_page(request.GET.get("page"))
+    context = {
+        "page": page,
+        "form": form,
+        "is_admin": permissions.is_administrator(request.user),
+        "nav_section": "webhooks",
+    }
+    return render(request, "governance/webhooks.html", context, status=400 if form and form.errors else 200)
+
+
+def _deliveries_context(request, subscription) -> dict:
+    page = Paginator(selectors.webhook_deliveries(subscription=subscription), 25).get_page(request.GET.get("page"))
+    return {
+        "subscription": subscription,
+        "deliveries": page,
+        "polling": any(d.status == "pending" for d in page),
+    }
+
+
+def webhook_detail(request, pk):
+    """A subscription: its settings (editable), its signing secret for the owner, the delivery log."""
+    subscription = webhooks.webhook_get(user=request.user, pk=pk)
+    if request.headers.get("HX-Request") and request.method == "GET":
+        return render(request, "governance/_webhook_deliveries.html", _deliveries_context(request, subscription))
+    can_write = permissions.can_manage_webhooks(request.user, write=True)
+    form = None
+    if can_write:
+        form = WebhookForm(request.POST or None, user=request.user, initial=WebhookForm.initial_for(subscription))
+    if request.method == "POST":
+        permissions.require_manage_webhooks(request.user, write=True)
+        if form.is_valid():
+            try:
+                webhooks.webhook_subscription_update(
+                    actor=request.user, subscription=subscription, data=_webhook_data(form)
+                )
+            except DomainError as exc:
+                form.apply_error(exc)
+            else:
+                messages.success(request, "Saved.")
+                return redirect(subscription.get_absolute_url())
+    context = {
+        **_deliveries_context(request, subscription),
+        "form": form,
+        "can_write": can_write,
+        "show_secret": permissions.can_read_webhook_secret(request.user, subscription),
+        "nav_section": "webhooks",
+    }
+    return render(request, "governance/webhook_detail.html", context, status=400 if form and form.errors else 200)
+
+
+@require_POST
+def webhook_delete(request, pk):
+    subscription = webhooks.webhook_get(user=request.user, pk=pk)
+    webhooks.webhook_subscription_delete(actor=request.user, subscription=subscription)
+    messages.success(request, f"Deleted {subscription.name} and its delivery log.")
+    return redirect("governance:webhooks")
+
+
+@require_POST
+def webhook_test(request, pk):
+    """Send a `ping`. With htmx the refreshed delivery log comes back (it polls until the ping is done)."""
+    subscription = webhooks.webhook_get(user=request.user, pk=pk)
+    webhooks.webhook_subscription_test(actor=request.user, subscription=subscription)
+    if request.headers.get("HX-Request"):
+        return render(request, "governance/_webhook_deliveries.html", _deliveries_context(request, subscription))
+    messages.success(request, "Test ping queued: its delivery appears in the log below.")
+    return redirect(subscription.get_absolute_url())

@@ -448,3 +448,44 @@ def require_manage_risks(user, model: RegisteredModel) -> None:
         if not token_allows(user, TokenScope.WRITE):
             raise PermissionDenied("This API token lacks the 'write' scope needed to change the risk register.")
         raise PermissionDenied("Only the model's owners and risk officers change its risk register.")
+
+
+# --- Webhooks (governance) ----------------------------------------------------------------------------------
+# Subscriptions belong to the user who made them; administrators see and manage everyone's (not their
+# secrets). Events reach a subscription only for models its owner may view (governance.webhooks).
+
+
+def can_manage_webhooks(user, *, write: bool = False) -> bool:
+    """Administrators, model owners and risk officers subscribe to webhooks. A token restricted to one model
+    cannot: a subscription may cover every model its owner sees."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return False
+    if not token_allows(user, TokenScope.WRITE if write else TokenScope.READ):
+        return False
+    token = request_token(user)
+    if token is not None and token.model_id is not None:
+        return False
+    return is_administrator(user) or has_role(user, Role.MODEL_OWNER, Role.RISK_OFFICER)
+
+
+def require_manage_webhooks(user, *, write: bool = False) -> None:
+    if not can_manage_webhooks(user, write=write):
+        token = request_token(user)
+        if token is not None and not token.has_scope(TokenScope.WRITE if write else TokenScope.READ):
+            scope = TokenScope.WRITE if write else TokenScope.READ
+            raise PermissionDenied(f"This API token lacks the '{scope}' scope needed to manage webhooks.")
+        if token is not None and token.model_id is not None:
+            raise PermissionDenied("A token restricted to one model cannot manage webhooks.")
+        raise PermissionDenied("Webhooks are managed by administrators, model owners and risk officers.")
+
+
+def restrict_webhooks(queryset: QuerySet, user) -> QuerySet:
+    """The subscriptions the user may see and manage: their own, or all of them for an administrator."""
+    if not can_manage_webhooks(user):
+        return queryset.none()
+    return queryset if is_administrator(user) else queryset.filter(created_by=user)
+
+
+def can_read_webhook_secret(user, subscription) -> bool:
+    """Only the subscription's owner reads its signing secret; administrators manage it without seeing it."""
+    return can_manage_webhooks(user) and subscription.created_by_id == user.pk

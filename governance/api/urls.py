@@ -3,7 +3,7 @@
 from django.urls import path
 
 import registry.converters  # noqa: F401  (registers the <model:...> converter)
-from governance.api import approvals, assessments
+from governance.api import approvals, assessments, webhooks
 from registry.api.urls import api
 
 app_name = "governance_api"
@@ -43,4 +43,9 @@ urlpatterns = [
     path("risks/", api(assessments.RiskList), name="risk-list"),
     path("models/<model:name>/risks/", api(assessments.ModelRisks), name="model-risks"),
     path("risks/<int:pk>/", api(assessments.RiskDetail), name="risk-detail"),
+    # Webhooks
+    path("webhooks/", api(webhooks.WebhookListCreate), name="webhook-list"),
+    path("webhooks/<int:pk>/", api(webhooks.WebhookDetail), name="webhook-detail"),
+    path("webhooks/<int:pk>/deliveries/", api(webhooks.WebhookDeliveries), name="webhook-deliveries"),
+    path("webhooks/<int:pk>/test/", api(webhooks.WebhookTest), name="webhook-test"),
 ]
