@@ -107,6 +107,7 @@ class MlflowView(APIView):
     authentication_classes = [BearerTokenAuthentication, BasicTokenAuthentication, SessionAuthentication]
     renderer_classes = [JSONRenderer]
     parser_classes = []  # bodies are parsed by Params whatever their Content-Type, as MLflow's server does
+    schema = None  # MLflow's protocol, described in docs/mlflow.md, not part of Arbiter's OpenAPI schema
 
     def get_exception_handler(self):
         return errors.exception_handler
