@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from mlflow.exceptions import MlflowException
 
 from governance import services as governance_services
@@ -11,6 +12,7 @@ from registry import services
 from registry.choices import ArtifactStatus, RiskTier, Stage
 from registry.models import Artifact, ModelVersion, RegisteredModel
 from registry.permissions import Role
+from tests.artifact_files import safetensors_bytes
 from tests.factories import make_user
 
 pytestmark = pytest.mark.postgres
@@ -197,7 +199,7 @@ def test_status_is_pending_while_files_are_validated(client, owner):
     fetched = client.get_model_version("vision", "1")
     assert fetched.status == "READY"
     uri = client.get_model_version_download_uri("vision", "1")
-    assert uri.endswith("/api/v1/models/vision/versions/1/artifacts/")
+    assert uri.endswith("/api/2.0/mlflow-artifacts/artifacts/arbiter/vision/1")
 
 
 def test_pagination_over_250_models(client, owner):
@@ -237,3 +239,31 @@ def test_auth_failures(mlflow_env, owner):
     with pytest.raises(MlflowException) as mismatch:
         mlflow.MlflowClient().get_registered_model("via-basic")
     assert error_code(mismatch) == "UNAUTHENTICATED"
+
+
+def test_models_uri_downloads_the_validated_files_through_arbiter(client, owner, artifact_storage, tmp_path):
+    """`mlflow.artifacts.download_artifacts("models:/name/1")`: get-download-uri points at Arbiter's
+    mlflow-artifacts bridge, which serves the version's files as the v1 download does (recorded, digest-checked)."""
+    import mlflow
+
+    client.create_registered_model("loader")
+    client.create_model_version("loader", "runs:/r/model")
+    version = ModelVersion.objects.get(model__name="loader", version=1)
+    weights = safetensors_bytes()
+    for name, data in (("model.safetensors", weights), ("config.json", b'{"layers": 2}')):
+        artifact = services.artifact_upload(
+            actor=owner, version=version, uploaded_file=SimpleUploadedFile(name, data), filename=name
+        )
+        services.artifact_validate(artifact_id=artifact.pk)
+    assert client.get_model_version("loader", "1").status == "READY"
+
+    target = mlflow.artifacts.download_artifacts("models:/loader/1", dst_path=str(tmp_path / "out"))
+    files = {p.name: p.read_bytes() for p in (tmp_path / "out").iterdir()}
+    assert target and files == {"model.safetensors": weights, "config.json": b'{"layers": 2}'}
+    downloads = AuditEvent.objects.filter(action="artifact.downloaded", model_name="loader")
+    assert downloads.count() == 2
+
+    Artifact.objects.filter(version=version, filename="config.json").update(status=ArtifactStatus.REJECTED)
+    with pytest.raises(MlflowException) as refused:
+        mlflow.artifacts.download_artifacts("models:/loader/1", dst_path=str(tmp_path / "again"))
+    assert "403" in str(refused.value) or "rejected" in str(refused.value)

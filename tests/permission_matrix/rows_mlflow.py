@@ -5,6 +5,7 @@ Refusals answer in MLflow's shape with the statuses the matrix expects (401, 403
 from governance import services as governance_services
 from registry.permissions import Action
 from tests.permission_matrix import CREATES_MODELS, Endpoint
+from tests.permission_matrix.rows_artifacts import existing_artifact
 
 
 def model(**extra):
@@ -25,9 +26,15 @@ def with_alias(ctx: dict, visibility: str, user) -> dict:
     return {}
 
 
+def artifact_path(ctx: dict, visibility: str, user) -> dict:
+    """A validated file on version 1, addressed the way get-download-uri's answer addresses it."""
+    existing_artifact(ctx, visibility, user)
+    return {"path": f"arbiter/{ctx['models'][visibility].name}/1/a.safetensors"}
+
+
 def rows(prefix: str = "mlflow:") -> list[Endpoint]:
     def row(name, method="get", action=Action.VIEW, **options):
-        return Endpoint(f"{prefix}{name}", method, action, api=True, **options)
+        return Endpoint(name if ":" in name else f"{prefix}{name}", method, action, api=True, **options)
 
     return [
         row(
@@ -58,6 +65,11 @@ def rows(prefix: str = "mlflow:") -> list[Endpoint]:
         row("model-version-download-uri", data=version()),
         row("model-version-set-tag", "post", Action.CHANGE, data=version(key="k", value="v")),
         row("model-version-delete-tag", "delete", Action.CHANGE, data=version(key="k")),
+        row(
+            "mlflow_artifacts:artifact-list",
+            data=lambda ctx, visibility: {"path": f"arbiter/{ctx['models'][visibility].name}/1"},
+        ),
+        row("mlflow_artifacts:artifact-download", url_kwargs=artifact_path),
     ]
 
 

@@ -38,3 +38,12 @@ urlpatterns = [
     path("model-versions/set-tag", api(views.ModelVersionSetTag), name="model-version-set-tag"),
     path("model-versions/delete-tag", api(views.ModelVersionDeleteTag), name="model-version-delete-tag"),
 ]
+
+# Mounted at `/api/2.0/mlflow-artifacts/`: listing and downloading a version's files, for `models:/` URIs.
+artifact_urlpatterns = (
+    [
+        path("artifacts", api(views.ArtifactList), name="artifact-list"),
+        path("artifacts/<path:path>", api(views.ArtifactDownload), name="artifact-download"),
+    ],
+    "mlflow_artifacts",
+)

@@ -22,6 +22,7 @@ from registry.api.mlflow.authentication import BasicTokenAuthentication
 from registry.api.mlflow.errors import MlflowError
 from registry.authentication import BearerTokenAuthentication
 from registry.choices import Stage
+from registry.downloads import artifact_response
 from registry.exceptions import DomainError
 from registry.models import ModelVersion, RegisteredModel
 from registry.permissions import Action
@@ -355,7 +356,7 @@ class ModelVersionTransitionStage(MlflowView):
 class ModelVersionDownloadUri(MlflowView):
     def get(self, request):
         version = self.version(Params(request))
-        path = reverse("api:artifact-list", kwargs={"name": version.model.name, "version": version.version})
+        path = reverse("mlflow_artifacts:artifact-download", kwargs={"path": artifact_root(version)})
         return Response({"artifact_uri": request.build_absolute_uri(path)})
 
 
@@ -376,3 +377,50 @@ class ModelVersionDeleteTag(MlflowView):
         key = params.text("key", required=True)
         _ignore_missing(lambda: services.version_tag_delete(actor=request.user, version=version, key=key))
         return Response({})
+
+
+# --- Artifacts: the part of MLflow's artifact protocol a `models:/` download uses -----------------------------
+
+ARTIFACT_ROOT = "arbiter"
+
+
+def artifact_root(version: ModelVersion) -> str:
+    """Where the client finds a version's files: `arbiter/<model>/<version>` under mlflow-artifacts."""
+    return f"{ARTIFACT_ROOT}/{version.model.name}/{version.version}"
+
+
+class ArtifactView(MlflowView):
+    def locate(self, path: str) -> tuple[ModelVersion, str]:
+        """The version an `arbiter/<model>/<version>[/<file>]` path names (404 otherwise) and the file part."""
+        parts = (path or "").strip("/").split("/", 3)
+        if len(parts) < 3 or parts[0] != ARTIFACT_ROOT or not parts[2].isdigit():
+            raise MlflowError(f"No artifacts at {path!r}.", errors.RESOURCE_DOES_NOT_EXIST)
+        model = selectors.model_get(user=self.request.user, name=parts[1])
+        version = selectors.version_get(user=self.request.user, model=model, version=parts[2])
+        return version, parts[3] if len(parts) == 4 else ""
+
+
+class ArtifactList(ArtifactView):
+    """List a version's files (flat: Arbiter stores no directories)."""
+
+    def get(self, request):
+        version, filename = self.locate(request.query_params.get("path", ""))
+        artifacts = selectors.artifact_list(user=request.user, version=version)
+        if filename:
+            artifacts = artifacts.filter(filename=filename)
+        files = [{"path": a.filename, "is_dir": False, "file_size": a.size} for a in artifacts if a.size is not None]
+        return Response({"files": files})
+
+
+class ArtifactDownload(ArtifactView):
+    """Stream one file, exactly as the v1 download does: recorded, digest-checked, refused unless valid."""
+
+    def get(self, request, path):
+        version, filename = self.locate(path)
+        artifact = selectors.artifact_list(user=request.user, version=version).filter(filename=filename).first()
+        if artifact is None:
+            raise MlflowError(
+                f"v{version.version} of '{version.model.name}' has no file {filename!r}.",
+                errors.RESOURCE_DOES_NOT_EXIST,
+            )
+        return artifact_response(request, artifact)
