@@ -267,3 +267,15 @@ def test_models_uri_downloads_the_validated_files_through_arbiter(client, owner,
     with pytest.raises(MlflowException) as refused:
         mlflow.artifacts.download_artifacts("models:/loader/1", dst_path=str(tmp_path / "again"))
     assert "403" in str(refused.value) or "rejected" in str(refused.value)
+
+
+def test_register_model_fluent_api_unchanged(client, owner):
+    """`mlflow.register_model` with a storage URI: creates the model once, then numbered versions."""
+    import mlflow
+
+    first = mlflow.register_model("s3://models/churn/2026-11-01", "churn", tags={"git": "4f2a"})
+    second = mlflow.register_model("s3://models/churn/2026-11-08", "churn")  # model exists: the client carries on
+    assert (first.version, second.version) == ("1", "2") and first.status == "READY"
+    versions = ModelVersion.objects.filter(model__name="churn").order_by("version")
+    assert [v.source for v in versions] == ["s3://models/churn/2026-11-01", "s3://models/churn/2026-11-08"]
+    assert versions[0].tags == {"git": "4f2a"} and versions[0].created_by == owner
