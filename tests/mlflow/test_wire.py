@@ -155,3 +155,36 @@ def test_search_pages_take_a_constant_number_of_queries(http, owner, path, djang
         with django_assert_max_num_queries(8):
             response = http.get(BASE + path, {"filter": filters, "max_results": size})
         assert len(response.json()[key]) == size and response.json()["next_page_token"]
+
+
+def test_search_shows_only_what_the_caller_may_see(owner, outsider):
+    from registry.choices import Visibility
+
+    for name, visibility in (("shared", Visibility.INTERNAL), ("private", Visibility.RESTRICTED)):
+        make_version(owner, make_model(owner, name=name, visibility=visibility))
+    _, secret = services.token_create(actor=outsider, user=outsider, name="peek", scopes=["read"])
+    peek = Client(HTTP_AUTHORIZATION=f"Bearer {secret}")
+    models = peek.get(BASE + "registered-models/search").json()["registered_models"]
+    versions = peek.get(BASE + "model-versions/search").json()["model_versions"]
+    assert [m["name"] for m in models] == ["shared"] and [v["name"] for v in versions] == ["shared"]
+    hidden = peek.get(BASE + "registered-models/get", {"name": "private"})
+    assert hidden.status_code == 404 and hidden.json()["error_code"] == "RESOURCE_DOES_NOT_EXIST"
+
+
+def test_archive_existing_versions_archives_the_others_in_the_target_stage(http, owner):
+    model = make_model(owner, name="rotate")
+    first, second = make_version(owner, model), make_version(owner, model)
+    services.version_stage_apply(actor=owner, version=first, stage="staging")
+    response = send(
+        http,
+        "POST",
+        "model-versions/transition-stage",
+        {"name": "rotate", "version": "2", "stage": "staging", "archive_existing_versions": True},
+    )
+    assert response.json()["model_version"]["current_stage"] == "Staging"
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert (first.stage, second.stage) == ("archived", "staging")
+    back = send(http, "POST", "model-versions/transition-stage", {"name": "rotate", "version": "2", "stage": "None"})
+    assert back.status_code == 409 and back.json()["error_code"] == "RESOURCE_CONFLICT"
+    assert "cannot return to development" in back.json()["message"]
