@@ -112,11 +112,20 @@ def model_search(*, user) -> QuerySet:
     return permissions.restrict(queryset, user, Action.VIEW)
 
 
-def version_by_alias(*, user, model: RegisteredModel, alias: str) -> ModelVersion:
-    """The version `alias` points at (404 if none), ready to render like `version_search` rows."""
-    found = version_search(user=user).filter(model=model, aliases__name=alias).first()
+def model_detail(*, user, name: str) -> RegisteredModel:
+    """One model by name with `model_search`'s prefetches (404 if the user may not see it)."""
+    found = model_search(user=user).filter(name=name).first()
     if found is None:
-        raise Http404(f"'{model.name}' has no alias '{alias}'.")
+        raise Http404(f"No model named '{name}', or you do not have access to it.")
+    return found
+
+
+def version_by_alias(*, user, model_name: str, alias: str) -> ModelVersion:
+    """The version alias `alias` of model `model_name` points at, found in one query (the CD hot path), ready
+    to render like `version_search` rows. 404 if the model is not visible or has no such alias."""
+    found = version_search(user=user).filter(model__name=model_name, aliases__name=alias).first()
+    if found is None:
+        raise Http404(f"No model named '{model_name}' with an alias '{alias}', or you do not have access to it.")
     return found
 
 

@@ -188,3 +188,17 @@ def test_archive_existing_versions_archives_the_others_in_the_target_stage(http,
     back = send(http, "POST", "model-versions/transition-stage", {"name": "rotate", "version": "2", "stage": "None"})
     assert back.status_code == 409 and back.json()["error_code"] == "RESOURCE_CONFLICT"
     assert "cannot return to development" in back.json()["message"]
+
+
+def test_the_cd_hot_path_takes_few_queries(http, owner, django_assert_max_num_queries):
+    """Resolving an alias: the token, the caller's roles, the aliased version (visibility checked in the same
+    query), its files and aliases. Getting a model: the same plus its aliases and newest versions."""
+    model = make_model(owner, name="hot")
+    version = make_version(owner, model)
+    services.alias_apply(actor=owner, model=model, name="champion", version=version)
+    http.get(BASE + "registered-models/search")  # the token's last-used stamp is written once a minute
+    with django_assert_max_num_queries(5):
+        resolved = http.get(BASE + "registered-models/alias", {"name": "hot", "alias": "champion"})
+    assert resolved.json()["model_version"]["aliases"] == ["champion"]
+    with django_assert_max_num_queries(7):
+        assert http.get(BASE + "registered-models/get", {"name": "hot"}).status_code == 200

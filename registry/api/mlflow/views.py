@@ -161,7 +161,8 @@ class RegisteredModelCreate(MlflowView):
 
 class RegisteredModelGet(MlflowView):
     def get(self, request):
-        return Response(self.render_model(self.model(Params(request))))
+        model = selectors.model_detail(user=request.user, name=Params(request).text("name", required=True))
+        return Response({"registered_model": render.registered_model(model)})
 
 
 class RegisteredModelRename(MlflowView):
@@ -211,7 +212,7 @@ class RegisteredModelSearch(MlflowView):
 class RegisteredModelLatestVersions(MlflowView):
     def _answer(self, request):
         params = Params(request)
-        model = selectors.model_search(user=request.user).filter(pk=self.model(params).pk).get()
+        model = selectors.model_detail(user=request.user, name=params.text("name", required=True))
         stages = []
         for stage in params.items("stages"):
             if str(stage).lower() not in render.MLFLOW_TO_STAGE:
@@ -250,7 +251,7 @@ class RegisteredModelAlias(MlflowView):
     def get(self, request):
         params = Params(request)
         version = selectors.version_by_alias(
-            user=request.user, model=self.model(params), alias=params.text("alias", required=True)
+            user=request.user, model_name=params.text("name", required=True), alias=params.text("alias", required=True)
         )
         return Response({"model_version": render.model_version(version)})
 
