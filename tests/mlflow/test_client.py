@@ -39,6 +39,7 @@ def test_create_get_and_search_models_with_tags_and_like(client, owner):
     ]
     assert [m.name for m in client.search_registered_models("name ILIKE 'FRAUD-D%'")] == ["fraud-detector"]
     assert [m.name for m in client.search_registered_models("tags.`team` = 'growth'")] == ["churn-model"]
+    assert [m.name for m in client.search_registered_models("tags.team LIKE 'gro%'")] == ["churn-model"]
     assert [m.name for m in client.search_registered_models("tag.team != 'growth' AND name != 'fraud-scorer'")] == [
         "fraud-detector"
     ]

@@ -113,8 +113,8 @@ class MlflowView(APIView):
     def get_exception_handler(self):
         return errors.exception_handler
 
-    def model(self, params: Params, action: Action = Action.VIEW, field: str = "name") -> RegisteredModel:
-        return selectors.model_get(user=self.request.user, name=params.text(field, required=True), action=action)
+    def model(self, params: Params, action: Action = Action.VIEW) -> RegisteredModel:
+        return selectors.model_get(user=self.request.user, name=params.text("name", required=True), action=action)
 
     def version(self, params: Params, action: Action = Action.VIEW) -> ModelVersion:
         model = self.model(params)
