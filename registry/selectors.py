@@ -16,6 +16,7 @@ from registry.models import (
     ApiToken,
     Artifact,
     Metric,
+    ModelAlias,
     ModelVersion,
     RegisteredModel,
     RegisteredModelGroupObjectPermission,
@@ -77,6 +78,54 @@ def version_get(*, user, model: RegisteredModel, version: int | str, action: Act
     if found is None:
         raise Http404(f"'{model.name}' has no version {number}.")
     permissions.require(user, action, found)
+    return found
+
+
+# --- Registry-client reads (the MLflow-compatible API): constant queries per page ---------------------------
+
+
+def _version_detail_prefetches() -> tuple:
+    return (Prefetch("artifacts", queryset=Artifact.objects.order_by("filename")), "aliases")
+
+
+def version_search(*, user) -> QuerySet:
+    """Every version the user may see, with its model, author, files and alias names: four queries a page."""
+    queryset = ModelVersion.objects.select_related("model", "created_by").prefetch_related(
+        *_version_detail_prefetches()
+    )
+    return permissions.restrict(queryset, user, Action.VIEW)
+
+
+def model_search(*, user) -> QuerySet:
+    """Every model the user may see, with its owner, its aliases and the newest version in each stage (as
+    `latest_per_stage`, with their files and aliases): six queries a page, however many models."""
+    latest = (
+        ModelVersion.objects.order_by("model_id", "stage", "-version")
+        .distinct("model_id", "stage")
+        .select_related("created_by")
+        .prefetch_related(*_version_detail_prefetches())
+    )
+    queryset = RegisteredModel.objects.select_related("owner").prefetch_related(
+        Prefetch("aliases", queryset=ModelAlias.objects.select_related("version").order_by("name")),
+        Prefetch("versions", queryset=latest, to_attr="latest_per_stage"),
+    )
+    return permissions.restrict(queryset, user, Action.VIEW)
+
+
+def model_detail(*, user, name: str) -> RegisteredModel:
+    """One model by name with `model_search`'s prefetches (404 if the user may not see it)."""
+    found = model_search(user=user).filter(name=name).first()
+    if found is None:
+        raise Http404(f"No model named '{name}', or you do not have access to it.")
+    return found
+
+
+def version_by_alias(*, user, model_name: str, alias: str) -> ModelVersion:
+    """The version alias `alias` of model `model_name` points at, found in one query (the CD hot path), ready
+    to render like `version_search` rows. 404 if the model is not visible or has no such alias."""
+    found = version_search(user=user).filter(model__name=model_name, aliases__name=alias).first()
+    if found is None:
+        raise Http404(f"No model named '{model_name}' with an alias '{alias}', or you do not have access to it.")
     return found
 
 

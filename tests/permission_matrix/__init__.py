@@ -86,6 +86,8 @@ class Endpoint:
     # True for writes to the caller's own account (their API tokens) rather than to the registry: the
     # "an auditor changes nothing" test leaves these out.
     personal: bool = False
+    # True for a POST that only reads (MLflow's get-latest-versions): not a write for "an auditor changes nothing".
+    read_only: bool = False
 
     @property
     def needed_scope(self) -> str:

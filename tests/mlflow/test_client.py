@@ -1,0 +1,282 @@
+"""A pipeline's MlflowClient against a live Arbiter: the calls it makes and what Arbiter does with them."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from mlflow.exceptions import MlflowException
+
+from governance import services as governance_services
+from governance.models import AuditEvent, Committee
+from registry import services
+from registry.choices import ArtifactStatus, RiskTier, Stage
+from registry.models import Artifact, ModelVersion, RegisteredModel
+from registry.permissions import Role
+from tests.artifact_files import safetensors_bytes
+from tests.factories import make_user
+
+pytestmark = pytest.mark.postgres
+
+
+def error_code(excinfo) -> str:
+    return excinfo.value.error_code
+
+
+def test_create_get_and_search_models_with_tags_and_like(client, owner):
+    created = client.create_registered_model("fraud-detector", tags={"team": "risk"}, description="Flags fraud.")
+    assert created.name == "fraud-detector" and created.tags == {"team": "risk"}
+    for name in ("fraud-scorer", "churn-model"):
+        client.create_registered_model(name, tags={"team": "growth" if name == "churn-model" else "risk"})
+
+    got = client.get_registered_model("fraud-detector")
+    assert got.description == "Flags fraud." and got.creation_timestamp > 1_700_000_000_000
+    model = RegisteredModel.objects.get(name="fraud-detector")
+    assert model.owner == owner and model.tags == {"team": "risk"}
+
+    assert [m.name for m in client.search_registered_models("name LIKE 'fraud-%'")] == [
+        "fraud-detector",
+        "fraud-scorer",
+    ]
+    assert [m.name for m in client.search_registered_models("name ILIKE 'FRAUD-D%'")] == ["fraud-detector"]
+    assert [m.name for m in client.search_registered_models("tags.`team` = 'growth'")] == ["churn-model"]
+    assert [m.name for m in client.search_registered_models("tags.team LIKE 'gro%'")] == ["churn-model"]
+    assert [m.name for m in client.search_registered_models("tag.team != 'growth' AND name != 'fraud-scorer'")] == [
+        "fraud-detector"
+    ]
+    newest_first = client.search_registered_models(order_by=["creation_timestamp DESC"])
+    assert [m.name for m in newest_first] == ["churn-model", "fraud-scorer", "fraud-detector"]
+    actions = set(AuditEvent.objects.filter(action="model.created").values_list("target_label", flat=True))
+    assert {"fraud-detector", "fraud-scorer", "churn-model"} <= actions
+
+
+def test_versions_aliases_and_latest_versions(client, owner):
+    client.create_registered_model("ranker")
+    v1 = client.create_model_version("ranker", "runs:/abc123/model", run_id="abc123", tags={"data": "2026-10"})
+    v2 = client.create_model_version("ranker", "s3://bucket/ranker/2", description="Second.")
+    assert (v1.version, v2.version) == ("1", "2")
+    assert v1.status == "READY" and v1.current_stage == "None" and v1.tags == {"data": "2026-10"}
+    stored = ModelVersion.objects.get(model__name="ranker", version=1)
+    assert (stored.source, stored.run_id, stored.created_by) == ("runs:/abc123/model", "abc123", owner)
+
+    client.set_registered_model_alias("ranker", "champion", "1")
+    client.set_registered_model_alias("ranker", "challenger", 2)
+    resolved = client.get_model_version_by_alias("ranker", "champion")
+    assert resolved.version == "1" and resolved.aliases == ["champion"]
+    assert client.get_registered_model("ranker").aliases == {"champion": "1", "challenger": "2"}
+    client.set_registered_model_alias("ranker", "champion", "2")
+    assert client.get_model_version_by_alias("ranker", "champion").version == "2"
+    client.delete_registered_model_alias("ranker", "challenger")
+    with pytest.raises(MlflowException) as missing:
+        client.get_model_version_by_alias("ranker", "challenger")
+    assert error_code(missing) == "RESOURCE_DOES_NOT_EXIST"
+
+    latest = client.get_latest_versions("ranker")
+    assert [(v.version, v.current_stage) for v in latest] == [("2", "None")]
+    client.transition_model_version_stage("ranker", "1", "Staging")
+    latest = client.get_latest_versions("ranker", stages=["Staging"])
+    assert [(v.version, v.current_stage) for v in latest] == [("1", "Staging")]
+    assert {v.version for v in client.search_model_versions("name = 'ranker'")} == {"1", "2"}
+    assert [v.version for v in client.search_model_versions("run_id = 'abc123'")] == ["1"]
+    assert [v.version for v in client.search_model_versions("source_path LIKE 's3://%'")] == ["2"]
+    assert [v.version for v in client.search_model_versions("name = 'ranker' AND tags.data = '2026-10'")] == ["1"]
+    assert [v.version for v in client.search_model_versions("version_number = 2")] == ["2"]
+
+
+def test_tags_rename_update_and_delete(client, owner):
+    client.create_registered_model("scorer")
+    client.create_model_version("scorer", "runs:/r1/model")
+    client.set_registered_model_tag("scorer", "owner-team", "alpha")
+    client.set_model_version_tag("scorer", "1", "validated", "yes")
+    assert client.get_registered_model("scorer").tags == {"owner-team": "alpha"}
+    assert client.get_model_version("scorer", "1").tags == {"validated": "yes"}
+    client.delete_registered_model_tag("scorer", "owner-team")
+    client.delete_model_version_tag("scorer", "1", "validated")
+    client.delete_model_version_tag("scorer", "1", "never-set")  # absent: done, as on MLflow's server
+    assert client.get_registered_model("scorer").tags == {}
+    assert client.get_model_version("scorer", "1").tags == {}
+
+    client.update_registered_model("scorer", description="Scores.")
+    client.update_model_version("scorer", "1", description="First.")
+    client.rename_registered_model("scorer", "credit-scorer")
+    assert client.get_registered_model("credit-scorer").description == "Scores."
+    assert client.get_model_version("credit-scorer", "1").description == "First."
+    with pytest.raises(MlflowException) as gone:
+        client.get_registered_model("scorer")
+    assert error_code(gone) == "RESOURCE_DOES_NOT_EXIST"
+
+    client.create_model_version("credit-scorer", "runs:/r2/model")
+    client.delete_model_version("credit-scorer", "2")
+    assert [v.version for v in client.search_model_versions("name = 'credit-scorer'")] == ["1"]
+    client.delete_registered_model("credit-scorer")
+    assert not RegisteredModel.objects.filter(name="credit-scorer").exists()
+    actions = list(AuditEvent.objects.order_by("seq").values_list("action", flat=True))
+    for action in ("model.renamed", "version.deleted", "model.deleted", "model.updated", "version.updated"):
+        assert action in actions
+
+
+def test_errors_surface_as_mlflow_exceptions_with_their_codes(client, owner, outsider, client_as):
+    client.create_registered_model("dup")
+    with pytest.raises(MlflowException) as exists:
+        client.create_registered_model("dup")
+    assert error_code(exists) == "RESOURCE_ALREADY_EXISTS"
+    with pytest.raises(MlflowException) as bad_name:
+        client.create_registered_model("no spaces allowed")
+    assert error_code(bad_name) == "INVALID_PARAMETER_VALUE"
+    with pytest.raises(MlflowException) as no_version:
+        client.get_model_version("dup", "7")
+    assert error_code(no_version) == "RESOURCE_DOES_NOT_EXIST"
+    with pytest.raises(MlflowException) as bad_filter:
+        client.search_registered_models("flavour = 'x'")
+    assert error_code(bad_filter) == "INVALID_PARAMETER_VALUE"
+    with pytest.raises(MlflowException) as too_many:
+        client.search_registered_models(max_results=1001)
+    assert error_code(too_many) == "INVALID_PARAMETER_VALUE"
+
+    reader = client_as(owner, scopes=("read",))
+    with pytest.raises(MlflowException) as read_only:
+        reader.create_model_version("dup", "runs:/x/model")
+    assert error_code(read_only) == "PERMISSION_DENIED"
+    assert "lacks the 'write' scope" in read_only.value.message
+    other = client_as(outsider)
+    with pytest.raises(MlflowException) as not_theirs:
+        other.set_registered_model_tag("dup", "k", "v")
+    assert error_code(not_theirs) == "PERMISSION_DENIED"
+
+
+def _ready_for_production(owner, model_name: str, version: str):
+    """Minimal risk (one peer reviewer decides), documented, with metrics and training data."""
+    model = RegisteredModel.objects.get(name=model_name)
+    services.model_update(actor=owner, model=model, data={"intended_use": "Ranking.", "limitations": "Small data."})
+    services.model_risk_tier_set(actor=None, model=model, tier=RiskTier.MINIMAL)
+    target = model.versions.get(version=int(version))
+    services.version_update(
+        actor=owner,
+        version=target,
+        data={"training_data": ["s3://lake/ranker/"], "metrics": [{"name": "auc", "value": 0.91}]},
+    )
+    return model, target
+
+
+def test_production_needs_an_approval(client, owner, administrator):
+    client.create_registered_model("ranker")
+    client.create_model_version("ranker", "runs:/abc/model")
+    model, version = _ready_for_production(owner, "ranker", "1")
+    staged = client.transition_model_version_stage("ranker", "1", "Staging")
+    assert staged.current_stage == "Staging"
+
+    with pytest.raises(MlflowException) as refused:
+        client.transition_model_version_stage("ranker", "1", "Production")
+    assert error_code(refused) == "PERMISSION_DENIED"
+    assert "needs an approval from Peer Review" in refused.value.message
+    with pytest.raises(MlflowException) as alias_refused:
+        client.set_registered_model_alias("ranker", "production", "1")
+    assert error_code(alias_refused) == "PERMISSION_DENIED"
+    assert ModelVersion.objects.get(pk=version.pk).stage == Stage.STAGING
+
+    reviewer = make_user("peer", roles=[Role.REVIEWER])
+    peer = Committee.objects.get(slug="peer-review")
+    governance_services.committee_member_set(actor=administrator, committee=peer, user=reviewer)
+    request = governance_services.approval_request_submit(
+        actor=owner, version=version, target_stage=Stage.PRODUCTION, justification="AUC 0.91 on holdout."
+    )
+    governance_services.vote_cast(actor=reviewer, request=request, committee=peer, decision="approve")
+
+    client.set_registered_model_alias("ranker", "production", "1")
+    promoted = client.transition_model_version_stage("ranker", "1", "Production", archive_existing_versions=True)
+    assert promoted.current_stage == "Production"
+    assert client.get_model_version_by_alias("ranker", "production").version == "1"
+    event = AuditEvent.objects.filter(action="version.stage_changed").order_by("-seq").first()
+    assert event.changes["stage"] == {"before": "staging", "after": "production"}
+    assert event.changes["authorised_by"]["approval_request"] == request.pk
+
+
+def test_status_is_pending_while_files_are_validated(client, owner):
+    client.create_registered_model("vision")
+    client.create_model_version("vision", "runs:/v/model")
+    version = ModelVersion.objects.get(model__name="vision", version=1)
+    Artifact.objects.create(version=version, filename="w.bin", storage_key="uploads/x", uploaded_by=owner)
+    assert client.get_model_version("vision", "1").status == "PENDING_REGISTRATION"
+    Artifact.objects.filter(version=version).update(status=ArtifactStatus.VALID, sha256="ab" * 32)
+    fetched = client.get_model_version("vision", "1")
+    assert fetched.status == "READY"
+    uri = client.get_model_version_download_uri("vision", "1")
+    assert uri.endswith("/api/2.0/mlflow-artifacts/artifacts/arbiter/vision/1")
+
+
+def test_pagination_over_250_models(client, owner):
+    for i in range(250):
+        services.model_create(actor=owner, name=f"m-{i:03d}", title=f"M {i}")
+    seen, token, pages = [], None, 0
+    while True:
+        page = client.search_registered_models(max_results=100, page_token=token)
+        seen += [m.name for m in page]
+        pages += 1
+        token = page.token
+        if not token:
+            break
+    assert pages == 3 and seen == [f"m-{i:03d}" for i in range(250)]
+    selective = client.search_registered_models("name LIKE 'm-12%'", max_results=5)
+    assert [m.name for m in selective] == [f"m-12{i}" for i in range(5)] and selective.token
+
+
+def test_auth_failures(mlflow_env, owner):
+    import mlflow
+
+    anonymous = mlflow.MlflowClient()
+    with pytest.raises(MlflowException) as no_token:
+        anonymous.search_registered_models()
+    assert error_code(no_token) == "UNAUTHENTICATED"
+    mlflow_env.setenv("MLFLOW_TRACKING_TOKEN", "arb_deadbeef_not-a-real-token")
+    with pytest.raises(MlflowException) as bad_token:
+        anonymous.get_registered_model("anything")
+    assert error_code(bad_token) == "UNAUTHENTICATED"
+    mlflow_env.delenv("MLFLOW_TRACKING_TOKEN")
+
+    _, secret = services.token_create(actor=owner, user=owner, name="basic", scopes=["write"])
+    mlflow_env.setenv("MLFLOW_TRACKING_USERNAME", "owner")
+    mlflow_env.setenv("MLFLOW_TRACKING_PASSWORD", secret)
+    assert mlflow.MlflowClient().create_registered_model("via-basic").name == "via-basic"
+    mlflow_env.setenv("MLFLOW_TRACKING_USERNAME", "somebody-else")
+    with pytest.raises(MlflowException) as mismatch:
+        mlflow.MlflowClient().get_registered_model("via-basic")
+    assert error_code(mismatch) == "UNAUTHENTICATED"
+
+
+def test_models_uri_downloads_the_validated_files_through_arbiter(client, owner, artifact_storage, tmp_path):
+    """`mlflow.artifacts.download_artifacts("models:/name/1")`: get-download-uri points at Arbiter's
+    mlflow-artifacts bridge, which serves the version's files as the v1 download does (recorded, digest-checked)."""
+    import mlflow
+
+    client.create_registered_model("loader")
+    client.create_model_version("loader", "runs:/r/model")
+    version = ModelVersion.objects.get(model__name="loader", version=1)
+    weights = safetensors_bytes()
+    for name, data in (("model.safetensors", weights), ("config.json", b'{"layers": 2}')):
+        artifact = services.artifact_upload(
+            actor=owner, version=version, uploaded_file=SimpleUploadedFile(name, data), filename=name
+        )
+        services.artifact_validate(artifact_id=artifact.pk)
+    assert client.get_model_version("loader", "1").status == "READY"
+
+    target = mlflow.artifacts.download_artifacts("models:/loader/1", dst_path=str(tmp_path / "out"))
+    files = {p.name: p.read_bytes() for p in (tmp_path / "out").iterdir()}
+    assert target and files == {"model.safetensors": weights, "config.json": b'{"layers": 2}'}
+    downloads = AuditEvent.objects.filter(action="artifact.downloaded", model_name="loader")
+    assert downloads.count() == 2
+
+    Artifact.objects.filter(version=version, filename="config.json").update(status=ArtifactStatus.REJECTED)
+    with pytest.raises(MlflowException) as refused:
+        mlflow.artifacts.download_artifacts("models:/loader/1", dst_path=str(tmp_path / "again"))
+    assert "403" in str(refused.value) or "rejected" in str(refused.value)
+
+
+def test_register_model_fluent_api_unchanged(client, owner):
+    """`mlflow.register_model` with a storage URI: creates the model once, then numbered versions."""
+    import mlflow
+
+    first = mlflow.register_model("s3://models/churn/2026-11-01", "churn", tags={"git": "4f2a"})
+    second = mlflow.register_model("s3://models/churn/2026-11-08", "churn")  # model exists: the client carries on
+    assert (first.version, second.version) == ("1", "2") and first.status == "READY"
+    versions = ModelVersion.objects.filter(model__name="churn").order_by("version")
+    assert [v.source for v in versions] == ["s3://models/churn/2026-11-01", "s3://models/churn/2026-11-08"]
+    assert versions[0].tags == {"git": "4f2a"} and versions[0].created_by == owner
