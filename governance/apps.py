@@ -9,9 +9,11 @@ class GovernanceConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_migrate
 
+        from governance import signals
         from governance.defaults import ensure_defaults_after_migrate
         from registry.roles import sync_roles_after_migrate
 
         # Governance is the last app to migrate, so every permission exists when the roles are synced.
         post_migrate.connect(sync_roles_after_migrate, sender=self)
         post_migrate.connect(ensure_defaults_after_migrate, sender=self)
+        signals.connect()

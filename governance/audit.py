@@ -299,14 +299,23 @@ def verify_events(events: Iterable[dict[str, Any]], *, start_prev_hash: str, sta
     return VerifyResult(True, checked, last_seq, prev_hash)
 
 
-def audit_verify(*, from_seq: int = 1) -> VerifyResult:
-    """Recompute the stored chain from `from_seq` (default: the genesis) to the head."""
+def audit_verify(*, from_seq: int = 1, start_prev_hash: str | None = None) -> VerifyResult:
+    """Recompute the stored chain from `from_seq` (default: the genesis) to the head.
+
+    `start_prev_hash` is the hash the event before `from_seq` had, when that event is no longer stored
+    (an archived range anchored by a checkpoint); otherwise it is read from the database.
+    """
     start_prev = GENESIS_HASH
     if from_seq > 1:
         previous = AuditEvent.objects.filter(seq=from_seq - 1).values_list("hash", flat=True).first()
+        previous = previous or start_prev_hash
         if previous is None:
-            reason = "the event before the starting point is missing"
+            reason = "the event before the starting point is missing (and no checkpoint anchors it)"
             return VerifyResult(False, 0, from_seq - 1, "", from_seq - 1, reason)
         start_prev = previous
-    rows = AuditEvent.objects.filter(seq__gte=from_seq).order_by("seq").values(*HASHED_FIELDS, "hash")
-    return verify_events(rows.iterator(chunk_size=5000), start_prev_hash=start_prev, start_seq=from_seq)
+    rows = AuditEvent.objects.filter(seq__gte=from_seq).order_by("seq").values_list(*HASHED_FIELDS, "hash")
+    events = (dict(zip(_ROW_FIELDS, row, strict=True)) for row in rows.iterator(chunk_size=5000))
+    return verify_events(events, start_prev_hash=start_prev, start_seq=from_seq)
+
+
+_ROW_FIELDS = (*HASHED_FIELDS, "hash")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from governance import selectors, services
+from governance import checkpoints, selectors, services
 
 
 @shared_task
@@ -21,3 +21,16 @@ def assessments_review() -> dict[str, int]:
         "expired": sum(1 for a in expired if a is not None),
         "reminded": sum(1 for a in reminded if a is not None),
     }
+
+
+@shared_task
+def audit_checkpoint() -> int | None:
+    """Periodic: write the chain head to `audit-checkpoints/` (nothing when no event was added since)."""
+    checkpoint = checkpoints.checkpoint_write()
+    return checkpoint.seq if checkpoint else None
+
+
+@shared_task
+def audit_verify() -> bool:
+    """Periodic: recompute the chain, compare it with every checkpoint, and store the outcome."""
+    return checkpoints.verification_run().ok
