@@ -331,6 +331,7 @@ SPECTACULAR_SETTINGS = {
         "AssessmentStatusEnum": "governance.choices.AssessmentStatus",
         "AssessmentFrameworkEnum": "governance.choices.AssessmentFramework",
         "EvidenceKindEnum": "governance.choices.EvidenceKind",
+        "ArtifactKindEnum": "registry.choices.ArtifactKind",
         "RiskCategoryEnum": "governance.choices.RiskCategory",
         "RiskStatusEnum": "governance.choices.RiskStatus",
     },
