@@ -182,10 +182,19 @@ def main() -> None:
     parser.add_argument("--writers", type=int, default=4)
     parser.add_argument("--verify-events", type=int, default=1_000_000)
     parser.add_argument("--registrations", type=int, default=300)
+    parser.add_argument("--verify-only", action="store_true", help="Only time verify over the existing bench data.")
     args = parser.parse_args()
 
     setup()
     from governance.audit import audit_verify
+
+    if args.verify_only:
+        began = time.perf_counter()
+        result = audit_verify()
+        elapsed = time.perf_counter() - began
+        assert result.ok, result
+        print(f"verify: {result.checked:,} events in {elapsed:.1f} s = {result.checked / elapsed:,.0f} events/s")
+        return
 
     fresh_database()
     elapsed = concurrent_appends(args.appends, args.writers)

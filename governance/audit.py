@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 
 from governance.models import AuditEvent
@@ -144,7 +144,8 @@ def event_fields(event: AuditEvent | dict[str, Any]) -> dict[str, Any]:
     """The hashed fields of an event, in canonical value form."""
     get = event.get if isinstance(event, dict) else (lambda name: getattr(event, name))
     fields = {name: get(name) for name in HASHED_FIELDS}
-    fields["timestamp"] = format_timestamp(fields["timestamp"])
+    if not isinstance(fields["timestamp"], str):  # already canonical when read as text (`_postgres_rows`)
+        fields["timestamp"] = format_timestamp(fields["timestamp"])
     fields["target_id"] = str(fields["target_id"] or "")
     return fields
 
@@ -313,9 +314,34 @@ def audit_verify(*, from_seq: int = 1, start_prev_hash: str | None = None) -> Ve
             reason = "the event before the starting point is missing (and no checkpoint anchors it)"
             return VerifyResult(False, 0, from_seq - 1, "", from_seq - 1, reason)
         start_prev = previous
+    if connection.vendor == "postgresql":
+        with transaction.atomic():  # a server-side cursor lives in a transaction
+            return verify_events(_postgres_rows(from_seq), start_prev_hash=start_prev, start_seq=from_seq)
     rows = AuditEvent.objects.filter(seq__gte=from_seq).order_by("seq").values_list(*HASHED_FIELDS, "hash")
     events = (dict(zip(_ROW_FIELDS, row, strict=True)) for row in rows.iterator(chunk_size=5000))
     return verify_events(events, start_prev_hash=start_prev, start_seq=from_seq)
+
+
+# The timestamp formatted by PostgreSQL exactly as `format_timestamp` does, and `changes` as text parsed here:
+# verification's cost is per row, and skipping the ORM's datetime and JSON converters roughly halves it.
+_VERIFY_SQL = (
+    "SELECT seq, to_char(timestamp AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), actor_type, "
+    "actor_id, actor_label, actor_token, action, target_type, target_id, target_label, model_id, model_name, "
+    "changes::text, request_id, ip, user_agent, prev_hash, hash FROM governance_auditevent "
+    "WHERE seq >= %s ORDER BY seq"
+)
+
+
+def _postgres_rows(from_seq: int):
+    connection.ensure_connection()
+    loads = json.loads
+    with connection.connection.cursor(name="audit_verify") as cursor:
+        cursor.itersize = 5000
+        cursor.execute(_VERIFY_SQL, [from_seq])
+        for row in cursor:
+            event = dict(zip(_ROW_FIELDS, row, strict=True))
+            event["changes"] = loads(event["changes"])
+            yield event
 
 
 _ROW_FIELDS = (*HASHED_FIELDS, "hash")
