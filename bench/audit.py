@@ -183,6 +183,7 @@ def main() -> None:
     parser.add_argument("--verify-events", type=int, default=1_000_000)
     parser.add_argument("--registrations", type=int, default=300)
     parser.add_argument("--verify-only", action="store_true", help="Only time verify over the existing bench data.")
+    parser.add_argument("--verify-workers", type=int, default=1, help="Processes for verify (ranges in parallel).")
     args = parser.parse_args()
 
     setup()
@@ -190,7 +191,7 @@ def main() -> None:
 
     if args.verify_only:
         began = time.perf_counter()
-        result = audit_verify()
+        result = audit_verify(workers=args.verify_workers)
         elapsed = time.perf_counter() - began
         assert result.ok, result
         print(f"verify: {result.checked:,} events in {elapsed:.1f} s = {result.checked / elapsed:,.0f} events/s")
@@ -221,6 +222,12 @@ def main() -> None:
     elapsed = time.perf_counter() - began
     assert result.ok, result
     print(f"verify: {result.checked:,} events in {elapsed:.1f} s = {result.checked / elapsed:,.0f} events/s")
+    if args.verify_workers > 1:
+        began = time.perf_counter()
+        result = audit_verify(workers=args.verify_workers)
+        elapsed = time.perf_counter() - began
+        assert result.ok, result
+        print(f"verify, {args.verify_workers} processes: {result.checked / elapsed:,.0f} events/s")
 
 
 if __name__ == "__main__":

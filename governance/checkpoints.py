@@ -139,7 +139,7 @@ def _checkpoint_problem(checkpoint: Checkpoint, stored: dict[int, str], head_seq
     return None
 
 
-def verify(*, from_seq: int = 1) -> tuple[VerifyResult, int]:
+def verify(*, from_seq: int = 1, workers: int = 1) -> tuple[VerifyResult, int]:
     """Recompute the chain from `from_seq` and compare it with every stored checkpoint.
 
     Returns the result and the number of checkpoints compared. When the event before `from_seq` has been
@@ -156,7 +156,7 @@ def verify(*, from_seq: int = 1) -> tuple[VerifyResult, int]:
     anchor = None
     if from_seq > 1 and not AuditEvent.objects.filter(seq=from_seq - 1).exists():
         anchor = next((c for c in checkpoints if c.seq == from_seq - 1), None)
-    result = audit_verify(from_seq=from_seq, start_prev_hash=anchor.hash if anchor else None)
+    result = audit_verify(from_seq=from_seq, start_prev_hash=anchor.hash if anchor else None, workers=workers)
     if not result.ok:
         return result, 0
     first_seq = first_stored or 1
@@ -170,10 +170,10 @@ def verify(*, from_seq: int = 1) -> tuple[VerifyResult, int]:
     return result, len(checkpoints)
 
 
-def verification_run(*, from_seq: int = 1) -> AuditVerification:
+def verification_run(*, from_seq: int = 1, workers: int = 1) -> AuditVerification:
     """Verify the chain and its checkpoints and store the outcome (shown in the auditor view)."""
     started = time.monotonic()
-    result, compared = verify(from_seq=from_seq)
+    result, compared = verify(from_seq=from_seq, workers=workers)
     with transaction.atomic():
         return AuditVerification.objects.create(
             ok=result.ok,

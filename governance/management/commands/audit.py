@@ -20,6 +20,9 @@ class Command(BaseCommand):
         sub = parser.add_subparsers(dest="action", required=True)
         verify = sub.add_parser("verify", help="Recompute the chain; exit 1 and name the first broken event.")
         verify.add_argument("--from", dest="from_seq", type=int, default=1, help="Start at this sequence number.")
+        verify.add_argument(
+            "--workers", type=int, default=1, help="Verify consecutive ranges in this many processes (PostgreSQL)."
+        )
         sub.add_parser("checkpoint", help="Write the chain head to audit-checkpoints/ in the artifact storage.")
 
     def handle(self, *args, action, **options):
@@ -36,7 +39,7 @@ class Command(BaseCommand):
         from_seq = options["from_seq"]
         if from_seq < 1:
             raise CommandError("--from must be 1 or more")
-        run = checkpoints.verification_run(from_seq=from_seq)
+        run = checkpoints.verification_run(from_seq=from_seq, workers=max(1, options["workers"]))
         if not run.ok:
             raise CommandError(f"BROKEN at #{run.broken_seq}: {run.reason}", returncode=1)
         self.stdout.write(
