@@ -377,3 +377,17 @@ def test_version_history_shows_the_version_and_its_artifacts_only(db, owner, tra
     assert f'class="nav-link active" aria-current="page" href="{history_url}"' in page.content.decode()
     overview = client.get(reverse("registry:version-detail", args=[trail.name, 2])).content.decode()
     assert f'href="{history_url}">History</a>' in overview
+
+
+@pytest.mark.tampers_audit
+def test_an_archived_range_still_verifies_from_its_checkpoint(postgres, trail, artifact_storage):
+    """docs/audit.md, "Retention and archiving": the range up to a checkpoint is removed; verification starts
+    after it, anchored by the checkpoint's hash, and still catches tampering in what remains."""
+    checkpoint = checkpoints.checkpoint_write()
+    make_version(trail.owner, trail)
+    _without_row_trigger()
+    _sql("DELETE FROM governance_auditevent WHERE seq <= %s", [checkpoint.seq])
+    assert "OK" in _call("audit", "verify")
+    assert "OK" in _call("audit", "verify", "--from", str(checkpoint.seq + 1))
+    _sql("UPDATE governance_auditevent SET actor_label = 'mallory' WHERE seq = %s", [checkpoint.seq + 1])
+    _verify_fails_at(checkpoint.seq + 1, "hash mismatch")
