@@ -244,6 +244,15 @@ CELERY_BEAT_SCHEDULE = {
         "task": "registry.tasks.scrub_artifacts",
         "schedule": env.int("ARTIFACT_SCRUB_EVERY_SECONDS", default=24 * 3600),
     },
+    # Audit trail: checkpoint the chain head to the artifact storage; recompute the chain and its checkpoints.
+    "audit-checkpoint": {
+        "task": "governance.tasks.audit_checkpoint",
+        "schedule": timedelta(minutes=env.int("AUDIT_CHECKPOINT_EVERY_MINUTES", default=60)),
+    },
+    "audit-verify": {
+        "task": "governance.tasks.audit_verify",
+        "schedule": timedelta(minutes=env.int("AUDIT_VERIFY_EVERY_MINUTES", default=360)),
+    },
     # Expire risk assessments past their validity and send "re-review due soon" reminders.
     "assessments-review": {
         "task": "governance.tasks.assessments_review",
@@ -403,3 +412,12 @@ WEBHOOK_TIMEOUT = env.float("WEBHOOK_TIMEOUT", default=10.0)  # seconds, connect
 WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=6)
 # Retry n (1-based) waits WEBHOOK_BACKOFF_BASE * 2**(n-1) seconds: 30 s, 1, 2, 4, 8 min with the defaults.
 WEBHOOK_BACKOFF_BASE = env.float("WEBHOOK_BACKOFF_BASE", default=30.0)
+
+# Audit checkpoints are signed with this key (HMAC-SHA256), kept outside the database so that whoever can
+# rewrite the trail cannot forge a matching checkpoint. Required when DEBUG is off (checkpoints are refused
+# without it); in development a key is derived from SECRET_KEY.
+AUDIT_HMAC_KEY = env("AUDIT_HMAC_KEY", default="")
+if not AUDIT_HMAC_KEY and DEBUG:
+    import hashlib
+
+    AUDIT_HMAC_KEY = hashlib.sha256(f"arbiter-audit-checkpoints:{SECRET_KEY}".encode()).hexdigest()

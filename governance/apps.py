@@ -9,7 +9,7 @@ class GovernanceConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_migrate
 
-        from governance import webhooks
+        from governance import signals, webhooks
         from governance.audit import register_listener
         from governance.defaults import ensure_defaults_after_migrate
         from registry.roles import sync_roles_after_migrate
@@ -19,3 +19,4 @@ class GovernanceConfig(AppConfig):
         post_migrate.connect(ensure_defaults_after_migrate, sender=self)
         # Recorded events that are webhook events become deliveries, in the same transaction.
         register_listener(webhooks.on_audit_event)
+        signals.connect()

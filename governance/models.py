@@ -73,6 +73,33 @@ class AuditEvent(models.Model):
         return f"#{self.seq} {self.action} {self.target_label}"
 
 
+class AuditVerification(models.Model):
+    """The result of one run of `audit verify` (the periodic task or the command): how far the chain and the
+    stored checkpoints were found intact, or the first broken sequence number and why.
+
+    Bookkeeping about the trail, not a change to the registry: written by `governance.audit_checks`
+    without an audit event of its own (recording every run would grow the chain on every run).
+    """
+
+    ran_at = models.DateTimeField(default=timezone.now, db_index=True)
+    ok = models.BooleanField()
+    checked = models.BigIntegerField(default=0)
+    last_seq = models.BigIntegerField(default=0)
+    checkpoints = models.IntegerField(default=0, help_text="Stored checkpoints compared with the chain.")
+    broken_seq = models.BigIntegerField(null=True, blank=True)
+    reason = models.TextField(blank=True)
+    duration_ms = models.IntegerField(default=0)
+
+    class Meta:
+        ordering = ["-ran_at"]
+        default_permissions = ("view",)
+
+    def __str__(self) -> str:
+        if self.ok:
+            return f"verified up to #{self.last_seq} at {self.ran_at:%Y-%m-%d %H:%M}"
+        return f"broken at #{self.broken_seq}: {self.reason}"
+
+
 # --- Committees, policies and approvals -------------------------------------------------------------------
 
 

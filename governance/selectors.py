@@ -45,6 +45,15 @@ def model_history(*, user, model) -> QuerySet:
     return AuditEvent.objects.filter(model_id=model.pk).order_by("-seq")
 
 
+def version_history(*, user, version) -> QuerySet:
+    """The events whose target is the version or one of its artifacts, for anyone who may view the version."""
+    permissions.require(user, permissions.Action.VIEW, version)
+    artifact_ids = [str(pk) for pk in version.artifacts.values_list("pk", flat=True)]
+    return AuditEvent.objects.filter(
+        Q(target_type="version", target_id=str(version.pk)) | Q(target_type="artifact", target_id__in=artifact_ids)
+    ).order_by("-seq")
+
+
 # --- Approvals ----------------------------------------------------------------------------------------------
 
 

@@ -16,6 +16,7 @@ import calendar
 import datetime as dt
 import logging
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -27,20 +28,23 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mass_mail
 from django.core.validators import URLValidator
 from django.db import IntegrityError, transaction
+from django.db.models import Max, Min, QuerySet
 from django.utils import timezone
 from django.utils.text import slugify
 from guardian.shortcuts import assign_perm
 
 from governance import evidence as evidence_storage
-from governance import frameworks, gate, notifications, questionnaire, scoring, selectors
+from governance import exports, frameworks, gate, notifications, questionnaire, scoring, selectors
 from governance.audit import audit_record, diff, snapshot
 from governance.choices import AssessmentStatus, EvidenceKind, QuestionType, RiskCategory, RiskStatus
+from governance.filters import AuditEventFilter
 from governance.models import (
     ApprovalPolicy,
     ApprovalRequest,
     Assessment,
     AssessmentEvidence,
     AssessmentTemplate,
+    AuditEvent,
     Committee,
     CommitteeMembership,
     Notification,
@@ -1388,3 +1392,71 @@ def risk_update(*, actor, risk: Risk, data: Mapping[str, Any]) -> Risk:
     risk.save()
     audit_record(actor=actor, action="risk.updated", target=risk, changes=changes)
     return risk
+
+
+# --- The audit trail: exports and sign-ins ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AuditExport:
+    """A recorded export: the events to stream (up to `last_seq`, the head when it was asked for)."""
+
+    events: QuerySet
+    fmt: str
+    first_seq: int | None
+    last_seq: int | None
+
+
+def audit_export(*, actor, filters: Mapping[str, Any], fmt: str) -> AuditExport:
+    """Record `audit.exported` (who exported which filter, in which format, up to which event) and return
+    the matching events, ascending, frozen at the head as it was: the export never includes its own event.
+    Auditors and administrators only."""
+    if fmt not in exports.FORMATS:
+        raise InvalidInput(f"Unknown export format {fmt!r}: use csv or jsonl.", fields={"output": ["csv or jsonl"]})
+    queryset = selectors.audit_events(user=actor)
+    filterset = AuditEventFilter(filters, queryset=queryset)
+    if not filterset.is_valid():
+        raise InvalidInput(
+            "Some filters are not valid.", fields={k: [str(e) for e in v] for k, v in filterset.errors.items()}
+        )
+    applied = {key: str(value) for key, value in filterset.form.cleaned_data.items() if value not in (None, "")}
+    with transaction.atomic():
+        head = AuditEvent.objects.order_by("-seq").values_list("seq", flat=True).first() or 0
+        events = filterset.qs.filter(seq__lte=head)
+        bounds = events.order_by().aggregate(first=Min("seq"), last=Max("seq"))
+        audit_record(
+            actor=actor,
+            action="audit.exported",
+            target_type="audit_trail",
+            target_label="audit trail export",
+            changes={"format": fmt, "filters": applied, "head_seq": head, **bounds},
+        )
+    return AuditExport(events=events, fmt=fmt, first_seq=bounds["first"], last_seq=bounds["last"])
+
+
+def auth_login_record(*, user, request=None) -> None:
+    """Record a successful sign-in (called from Django's `user_logged_in` signal)."""
+    with transaction.atomic():
+        audit_record(actor=user, action="login.succeeded", target=user, target_type="user")
+
+
+def auth_logout_record(*, user, request=None) -> None:
+    """Record a sign-out (`user_logged_out`); nothing when no one was signed in."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return
+    with transaction.atomic():
+        audit_record(actor=user, action="logout", target=user, target_type="user")
+
+
+def auth_login_failed_record(*, username: str) -> None:
+    """Record a failed sign-in by the system actor, naming the attempted username (never the password)."""
+    username = str(username or "")[:150]
+    with transaction.atomic():
+        audit_record(
+            actor=None,
+            action="login.failed",
+            target_type="user",
+            target_id=username,
+            target_label=username,
+            changes={"username": username},
+        )

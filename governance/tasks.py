@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from governance import selectors, services, webhooks
+from governance import checkpoints, selectors, services, webhooks
 
 
 @shared_task
@@ -36,3 +36,16 @@ def deliver_webhook(self, delivery_pk: int) -> None:
 def webhooks_requeue() -> int:
     """Periodic: enqueue pending deliveries whose task was lost (broker down, worker killed)."""
     return sum(webhooks.enqueue(pk) for pk in webhooks.deliveries_to_requeue())
+
+
+@shared_task
+def audit_checkpoint() -> int | None:
+    """Periodic: write the chain head to `audit-checkpoints/` (nothing when no event was added since)."""
+    checkpoint = checkpoints.checkpoint_write()
+    return checkpoint.seq if checkpoint else None
+
+
+@shared_task
+def audit_verify() -> bool:
+    """Periodic: recompute the chain, compare it with every checkpoint, and store the outcome."""
+    return checkpoints.verification_run().ok

@@ -7,7 +7,9 @@ app_name = "governance"
 
 urlpatterns = [
     path("audit/", views.audit_log, name="audit-log"),
+    path("audit/export/", views.audit_export, name="audit-export"),
     path("models/<model:name>/history/", views.model_history, name="model-history"),
+    path("models/<model:name>/versions/<int:version>/history/", views.version_history, name="version-history"),
     path("models/<model:name>/rollback/", views.model_rollback, name="model-rollback"),
     path("models/<model:name>/production/", views.model_production, name="model-production"),
     path("models/<model:name>/versions/<int:version>/approvals/", views.version_approvals, name="version-approvals"),

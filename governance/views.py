@@ -10,7 +10,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from governance import gate, selectors, services, webhooks
+from governance import checkpoints, gate, selectors, services, webhooks
+from governance.filters import AuditEventFilter
 from governance.forms import (
     BreakGlassForm,
     CommitteeForm,
@@ -24,21 +25,51 @@ from governance.models import ApprovalPolicy, Notification
 from registry import permissions
 from registry import selectors as registry_selectors
 from registry.exceptions import DomainError
+from registry.pagination import CappedPaginator
 from registry.permissions import Action
 
 User = get_user_model()
 
 
 def audit_log(request):
-    events = selectors.audit_events(user=request.user)
-    page = Paginator(events, 50).get_page(request.GET.get("page"))
-    return render(request, "governance/audit_log.html", {"page": page})
+    """The auditor's event stream: filters and search (htmx swaps the results), exports of the same
+    selection, and the last verification of the chain."""
+    filterset = AuditEventFilter(request.GET, queryset=selectors.audit_events(user=request.user))
+    page = CappedPaginator(filterset.qs, 50).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {
+        "filter": filterset,
+        "page": page,
+        "query": query.urlencode(),
+        "filtered": any(v for k, v in request.GET.items() if k != "page"),
+        "verification": checkpoints.latest_verification(),
+        "nav_section": "audit",
+    }
+    template = "governance/_audit_results.html" if request.headers.get("HX-Request") else "governance/audit_log.html"
+    return render(request, template, context)
+
+
+def audit_export(request):
+    """Stream the selection shown on the audit page as CSV or JSON Lines (the export is recorded)."""
+    from governance.api.audit import export_response
+
+    return export_response(request.user, request.GET)
 
 
 def model_history(request, name):
     model = registry_selectors.model_get(user=request.user, name=name)
     page = Paginator(selectors.model_history(user=request.user, model=model), 50).get_page(request.GET.get("page"))
     return render(request, "governance/model_history.html", {"model": model, "page": page, "tab": "history"})
+
+
+def version_history(request, name, version):
+    model = registry_selectors.model_get(user=request.user, name=name)
+    found = registry_selectors.version_get(user=request.user, model=model, version=version)
+    events = selectors.version_history(user=request.user, version=found)
+    page = Paginator(events, 50).get_page(request.GET.get("page"))
+    context = {"model": model, "version": found, "page": page, "tab": "history"}
+    return render(request, "governance/version_history.html", context)
 
 
 # --- Approvals ------------------------------------------------------------------------------------------------

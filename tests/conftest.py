@@ -91,6 +91,20 @@ def _audit_chain_stays_valid(request):
         _set_truncate_trigger(enabled=False)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _audit_chain_valid_at_session_end(django_db_setup, django_db_blocker):
+    """After the whole run, the chain the run left in the test database still verifies.
+
+    Each test's own events are checked by `_audit_chain_stays_valid` before they are rolled back (or flushed,
+    for transactional tests); this checks what outlives single tests: events written outside any test's
+    transaction and whatever transactional tests left behind, once the last test has finished.
+    """
+    yield
+    with django_db_blocker.unblock():
+        result = audit_verify()
+    assert result.ok, f"audit chain broken after the test session: {result}"
+
+
 def _set_truncate_trigger(*, enabled: bool) -> None:
     if connection.vendor != "postgresql":
         return

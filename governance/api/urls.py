@@ -3,12 +3,15 @@
 from django.urls import path
 
 import registry.converters  # noqa: F401  (registers the <model:...> converter)
-from governance.api import approvals, assessments, webhooks
+from governance.api import approvals, assessments, audit, webhooks
 from registry.api.urls import api
 
 app_name = "governance_api"
 
 urlpatterns = [
+    # The audit trail
+    path("audit/events/", api(audit.AuditEventList), name="audit-event-list"),
+    path("audit/events/export/", api(audit.AuditEventExport), name="audit-event-export"),
     # Committees, policies, approval requests and votes
     path("committees/", api(approvals.CommitteeListCreate), name="committee-list"),
     path("committees/<slug:slug>/", api(approvals.CommitteeDetail), name="committee-detail"),
