@@ -771,7 +771,7 @@ def markdown(plan, names, memory, pg_memory, info, targets_met, note) -> str:
     if note:
         lines += [f"**{note}**", ""]
     lines += [
-        f"Measured {info['when']} with `{info['command']}` (sizes: {plan.n['models']:,} models,"
+        f"Run started {info['when']} with `{info['command']}` (sizes: {plan.n['models']:,} models,"
         f" {plan.n['versioned']:,} x {plan.n['versions']} versions, {plan.n['reads']:,} reads per mode,"
         f" {plan.n['searches']} searches per mode, {plan.n['big']:,} models for the large search).",
         "",
@@ -875,7 +875,10 @@ def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="mlflow-compare-"))
     info = machine()
     info["when"] = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
-    info["command"] = shlex.join(["python", "bench/mlflow_compare.py", *sys.argv[1:]])
+    shown = [a for a in sys.argv[1:] if not a.startswith("--note=")]  # the note is printed on its own
+    if "--note" in shown:
+        del shown[shown.index("--note") : shown.index("--note") + 2]
+    info["command"] = shlex.join(["python", "bench/mlflow_compare.py", *shown])
     plan = Plan(n=QUICK if args.quick else FULL, concurrency=args.concurrency, skip_large_search=args.skip_large_search)
     finished = False
     servers: list[Server] = []
