@@ -3,6 +3,7 @@ included, and a nonce'd Content-Security-Policy on every page."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import pytest
@@ -34,6 +35,8 @@ def test_session_writes_without_csrf_token_are_refused(world, endpoint):
     url = reverse(endpoint.name, kwargs=_kwargs(endpoint, world, Visibility.INTERNAL, user))
     client = APIClient(enforce_csrf_checks=True) if endpoint.api else Client(enforce_csrf_checks=True)
     client.force_login(user)
+    if callable(endpoint.data):  # build what the body refers to first, so only the request itself is counted
+        endpoint = dataclasses.replace(endpoint, data=endpoint.data(world, Visibility.INTERNAL))
     events = AuditEvent.objects.count()
     response = send(client, endpoint, url, world, Visibility.INTERNAL)
     assert response.status_code == 403, f"{endpoint.method.upper()} {url} as {persona}: {response.status_code}"
@@ -80,7 +83,7 @@ def test_every_page_carries_a_nonced_csp(world, endpoint):
     client.force_login(user)
     url = reverse(endpoint.name, kwargs=_kwargs(endpoint, world, Visibility.INTERNAL, user))
     response = client.get(url)
-    assert response.status_code == 200
+    assert response.status_code == endpoint.ok  # 200, or a redirect (an evidence link points elsewhere)
     assert_hardened(response, url)
 
 
