@@ -191,6 +191,13 @@ def _lock_chain_head() -> None:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [ADVISORY_LOCK_KEY])
 
 
+def _chain_head() -> tuple[int, str] | None:
+    """(seq, hash) of the last event: plain SQL on the primary-key index, read after the head lock is held."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT seq, hash FROM {AuditEvent._meta.db_table} ORDER BY seq DESC LIMIT 1")  # noqa: S608
+        return cursor.fetchone()
+
+
 def audit_record(
     *,
     actor,
@@ -219,7 +226,7 @@ def audit_record(
     ctx = current_context()
 
     _lock_chain_head()
-    head = AuditEvent.objects.order_by("-seq").values_list("seq", "hash").first()
+    head = _chain_head()
     seq, prev_hash = (head[0] + 1, head[1]) if head else (1, GENESIS_HASH)
 
     fields = {

@@ -23,7 +23,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.http import Http404
 from django.utils import timezone
@@ -92,9 +92,19 @@ def _payload(*, event_type: str, delivery: WebhookDelivery, event: AuditEvent | 
     return body
 
 
+def _any_active_subscription() -> bool:
+    """One plain SQL round trip, no ORM compilation: this runs inside every recorded event's transaction, and
+    most installations have few or no subscriptions."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT 1 FROM {WebhookSubscription._meta.db_table} WHERE active LIMIT 1")  # noqa: S608
+        return cursor.fetchone() is not None
+
+
 def _subscribers(event_type: str, model_id: int) -> list[WebhookSubscription]:
     """Active subscriptions to `event_type` on the model (or on every model): one query, none of the
-    permission checks yet."""
+    permission checks yet (and only a cheap existence check when there are no active subscriptions)."""
+    if not _any_active_subscription():
+        return []
     candidates = (
         WebhookSubscription.objects.filter(active=True, created_by__is_active=True)
         .filter(Q(model__isnull=True) | Q(model_id=model_id))
