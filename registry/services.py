@@ -314,7 +314,8 @@ def model_create(
         model.framework = framework
     if visibility:
         model.visibility = visibility
-    _full_clean(model, exclude=["owner", "team"])
+    # Foreign keys are the actor, the owner and a team already loaded: no need for a query each to validate them.
+    _full_clean(model, exclude=["owner", "team", "created_by", "updated_by"])
     if RegisteredModel.objects.filter(name__iexact=model.name).exists():
         raise Conflict(
             f"A model named '{model.name}' already exists.", code="name_taken", fields={"name": ["Already taken."]}
