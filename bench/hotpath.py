@@ -1,7 +1,7 @@
 """In-process latency and SQL count of the MLflow-protocol hot paths (no network, no gunicorn).
 
     .venv/bin/python bench/hotpath.py                 # N=500 requests per scenario
-    .venv/bin/python bench/hotpath.py -n 100 --profile alias   # a cProfile of one scenario (top 30, cumulative)
+    .venv/bin/python bench/hotpath.py -n 100 --profile alias   # a cProfile of one scenario (--sort, --top)
 
 Drives the real views through Django's test client on PostgreSQL (`arbiter_perf_bench` on 127.0.0.1, or
 BENCH_DATABASE_URL; migrated, then rows added per run) with DEBUG off and the throttle counters in Redis
@@ -117,6 +117,8 @@ def main() -> None:
     parser.add_argument("-n", type=int, default=500, help="requests per scenario (default 500)")
     parser.add_argument("--only", nargs="*", help="scenario names to run (alias get create v1-create)")
     parser.add_argument("--profile", help="profile this scenario with cProfile instead of timing all")
+    parser.add_argument("--sort", default="cumulative", help="cProfile sort key (default cumulative)")
+    parser.add_argument("--top", type=int, default=40, help="cProfile rows to print (default 40)")
     args = parser.parse_args()
     run, model_name, secret = setup()
     client = Client(HTTP_AUTHORIZATION=f"Bearer {secret}")
@@ -130,7 +132,7 @@ def main() -> None:
         for _ in range(args.n):
             call(client)
         profiler.disable()
-        pstats.Stats(profiler).sort_stats("cumulative").print_stats(40)
+        pstats.Stats(profiler).sort_stats(args.sort).print_stats(args.top)
         return
     print(f"{'scenario':<12} {'mean ms':>8} {'p95 ms':>8} {'queries':>8}   (N={args.n})")
     for name, call in calls.items():
