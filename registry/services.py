@@ -250,7 +250,7 @@ def _grant_owner_set(model: RegisteredModel, *, user, team: Team | None) -> None
         Permission.objects.filter(
             content_type=ContentType.objects.get_for_model(RegisteredModel),
             codename__in=[action.value for action in permissions.OWNER_ACTIONS],
-        )
+        ).order_by()  # Permission's default ordering would join django_content_type for nothing
     )
     by_codename = {perm.codename: perm for perm in perms}
     ordered = [by_codename[action.value] for action in permissions.OWNER_ACTIONS]
