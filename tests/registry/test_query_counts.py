@@ -3,10 +3,12 @@ user whose access comes from per-model grants on restricted models."""
 
 import pytest
 from django.test import Client
+from guardian.shortcuts import get_perms
 
 from registry import services
 from registry.choices import Visibility
-from registry.permissions import Action
+from registry.models import RegisteredModel
+from registry.permissions import OWNER_ACTIONS, Action
 from tests.factories import make_model, make_user, make_version
 
 CATALOG_MAX_QUERIES = 12
@@ -107,11 +109,6 @@ def test_model_creation_takes_a_fixed_number_of_queries_and_grants_the_owner_set
     """Registering a model with a team over the API: the token, the caller's roles, the team, the name check,
     the insert, one query for the permissions, one insert per grant table and the audit event. The owner and
     the team each hold exactly the owner permission set on it."""
-    from guardian.shortcuts import get_perms
-
-    from registry.models import RegisteredModel
-    from registry.permissions import OWNER_ACTIONS
-
     _, secret = services.token_create(actor=owner, user=owner, name="ci", scopes=["read", "write"])
     api.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
     with django_assert_max_num_queries(MODEL_CREATE_MAX_QUERIES):
