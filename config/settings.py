@@ -272,7 +272,7 @@ CACHE_URL = env("CACHE_URL", default=REDIS_URL)
 if CACHE_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "config.cache.RedisCache",  # Django's, reusing its Redis client (config/cache.py)
             "LOCATION": CACHE_URL,
             "KEY_PREFIX": "arbiter",
             "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},

@@ -29,9 +29,12 @@ def authenticate_token(secret: str, *, ip: str = "") -> ApiToken:
     """The active token for `secret`, with its user; raises AuthenticationFailed with the reason otherwise."""
     if not secret.startswith(TOKEN_PREFIX) or len(secret) > 200 or not secret.isascii():
         raise exceptions.AuthenticationFailed("Malformed API token.", code="token_malformed")
-    token = (
-        ApiToken.objects.select_related("user", "user__service_account").filter(token_hash=hash_secret(secret)).first()
+    found = list(  # token_hash is unique: at most one row, no ordering needed
+        ApiToken.objects.select_related("user", "user__service_account")
+        .filter(token_hash=hash_secret(secret))
+        .order_by()[:1]
     )
+    token = found[0] if found else None
     if token is None:
         raise exceptions.AuthenticationFailed("Unknown API token.", code="token_invalid")
     if token.revoked_at is not None:

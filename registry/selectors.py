@@ -85,7 +85,19 @@ def version_get(*, user, model: RegisteredModel, version: int | str, action: Act
 
 
 def _version_detail_prefetches() -> tuple:
-    return (Prefetch("artifacts", queryset=Artifact.objects.order_by("filename")), "aliases")
+    # A version's aliases all belong to its model, so ordering them by name is ModelAlias's default order
+    # (model, name) without the join to the model that the default needs.
+    return (
+        Prefetch("artifacts", queryset=Artifact.objects.order_by("filename")),
+        Prefetch("aliases", queryset=ModelAlias.objects.order_by("name")),
+    )
+
+
+def _only(queryset: QuerySet):
+    """The one row of a queryset that matches at most one (a unique lookup), or None: like `first()` without
+    ordering the rows, which costs a join and its compilation on the hot paths."""
+    rows = list(queryset.order_by()[:1])
+    return rows[0] if rows else None
 
 
 def version_search(*, user) -> QuerySet:
@@ -114,7 +126,7 @@ def model_search(*, user) -> QuerySet:
 
 def model_detail(*, user, name: str) -> RegisteredModel:
     """One model by name with `model_search`'s prefetches (404 if the user may not see it)."""
-    found = model_search(user=user).filter(name=name).first()
+    found = _only(model_search(user=user).filter(name=name))  # names are unique
     if found is None:
         raise Http404(f"No model named '{name}', or you do not have access to it.")
     return found
@@ -123,7 +135,8 @@ def model_detail(*, user, name: str) -> RegisteredModel:
 def version_by_alias(*, user, model_name: str, alias: str) -> ModelVersion:
     """The version alias `alias` of model `model_name` points at, found in one query (the CD hot path), ready
     to render like `version_search` rows. 404 if the model is not visible or has no such alias."""
-    found = version_search(user=user).filter(model__name=model_name, aliases__name=alias).first()
+    # A model's name, and an alias's name within its model, are unique: at most one row.
+    found = _only(version_search(user=user).filter(model__name=model_name, aliases__name=alias))
     if found is None:
         raise Http404(f"No model named '{model_name}' with an alias '{alias}', or you do not have access to it.")
     return found

@@ -16,7 +16,8 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, Permission
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
@@ -242,10 +243,27 @@ def team_member_remove(*, actor, team: Team, user) -> Team:
 
 
 def _grant_owner_set(model: RegisteredModel, *, user, team: Team | None) -> None:
-    for action in permissions.OWNER_ACTIONS:
-        assign_perm(action.value, user, model)
-        if team is not None:
-            assign_perm(action.value, team.group, model)
+    """The owner permission set on a just-saved model, for its owner and its team's group: the rows guardian's
+    `assign_perm` would write, in one query for the permissions and one insert per grant table (the model is
+    new, so no grant can exist yet)."""
+    perms = list(
+        Permission.objects.filter(
+            content_type=ContentType.objects.get_for_model(RegisteredModel),
+            codename__in=[action.value for action in permissions.OWNER_ACTIONS],
+        ).order_by()  # Permission's default ordering would join django_content_type for nothing
+    )
+    by_codename = {perm.codename: perm for perm in perms}
+    ordered = [by_codename[action.value] for action in permissions.OWNER_ACTIONS]
+    RegisteredModelUserObjectPermission.objects.bulk_create(
+        [RegisteredModelUserObjectPermission(permission=perm, user=user, content_object=model) for perm in ordered]
+    )
+    if team is not None:
+        RegisteredModelGroupObjectPermission.objects.bulk_create(
+            [
+                RegisteredModelGroupObjectPermission(permission=perm, group_id=team.group_id, content_object=model)
+                for perm in ordered
+            ]
+        )
 
 
 @transaction.atomic
@@ -296,7 +314,8 @@ def model_create(
         model.framework = framework
     if visibility:
         model.visibility = visibility
-    _full_clean(model, exclude=["owner", "team"])
+    # Foreign keys are the actor, the owner and a team already loaded: no need for a query each to validate them.
+    _full_clean(model, exclude=["owner", "team", "created_by", "updated_by"])
     if RegisteredModel.objects.filter(name__iexact=model.name).exists():
         raise Conflict(
             f"A model named '{model.name}' already exists.", code="name_taken", fields={"name": ["Already taken."]}

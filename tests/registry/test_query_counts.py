@@ -3,10 +3,12 @@ user whose access comes from per-model grants on restricted models."""
 
 import pytest
 from django.test import Client
+from guardian.shortcuts import get_perms
 
 from registry import services
 from registry.choices import Visibility
-from registry.permissions import Action
+from registry.models import RegisteredModel
+from registry.permissions import OWNER_ACTIONS, Action
 from tests.factories import make_model, make_user, make_version
 
 CATALOG_MAX_QUERIES = 12
@@ -96,3 +98,25 @@ def test_access_list_query_count_is_constant(owner, api, django_assert_max_num_q
     browser.force_login(owner)
     with django_assert_max_num_queries(CATALOG_MAX_QUERIES):
         assert browser.get("/models/shared/access/").status_code == 200
+
+
+MODEL_CREATE_MAX_QUERIES = 19
+
+
+def test_model_creation_takes_a_fixed_number_of_queries_and_grants_the_owner_set(
+    owner, team_alpha, api, django_assert_max_num_queries
+):
+    """Registering a model with a team over the API: the token, the caller's roles, the team, the name check,
+    the insert, one query for the permissions, one insert per grant table and the audit event. The owner and
+    the team each hold exactly the owner permission set on it."""
+    _, secret = services.token_create(actor=owner, user=owner, name="ci", scopes=["read", "write"])
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
+    with django_assert_max_num_queries(MODEL_CREATE_MAX_QUERIES):
+        response = api.post("/api/v1/models/", {"name": "fresh", "title": "Fresh", "team": team_alpha.slug})
+    assert response.status_code == 201, response.content
+    model = RegisteredModel.objects.get(name="fresh")
+    owner_set = {action.value for action in OWNER_ACTIONS}
+    assert set(get_perms(owner, model)) >= owner_set
+    assert set(get_perms(team_alpha.group, model)) == owner_set
+    assert services.direct_grants(model, owner) == owner_set
+    assert services.direct_grants(model, team_alpha.group) == owner_set

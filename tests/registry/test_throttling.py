@@ -27,7 +27,7 @@ def throttle_cache(request, settings):
         url = request.getfixturevalue("redis_url")
         settings.CACHES = {
             "default": {
-                "BACKEND": "django.core.cache.backends.redis.RedisCache",
+                "BACKEND": "config.cache.RedisCache",
                 "LOCATION": url,
                 "KEY_PREFIX": f"test-{uuid.uuid4().hex}",
                 "TIMEOUT": 120,
@@ -148,4 +148,4 @@ def _cache_backend(**env: str) -> str:
 
 def test_cache_is_redis_when_configured_and_local_memory_otherwise():
     assert _cache_backend() == "django.core.cache.backends.locmem.LocMemCache"
-    assert _cache_backend(REDIS_URL="redis://127.0.0.1:6379/3") == "django.core.cache.backends.redis.RedisCache"
+    assert _cache_backend(REDIS_URL="redis://127.0.0.1:6379/3") == "config.cache.RedisCache"

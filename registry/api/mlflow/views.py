@@ -24,7 +24,7 @@ from registry.authentication import BearerTokenAuthentication
 from registry.choices import Stage
 from registry.downloads import artifact_response
 from registry.exceptions import DomainError
-from registry.models import ModelVersion, RegisteredModel
+from registry.models import ModelAlias, ModelVersion, RegisteredModel
 from registry.permissions import Action
 
 MAX_MODEL_RESULTS = 1000
@@ -156,7 +156,11 @@ class RegisteredModelCreate(MlflowView):
             description=params.text("description"),
             tags=params.tags(),
         )
-        return Response(self.render_model(model))
+        # A model just created has no versions and no aliases, and its owner (the actor) may see it: render it
+        # as `model_search` would return it without reading it back (three queries fewer).
+        model.latest_per_stage = []
+        model._prefetched_objects_cache = {"aliases": ModelAlias.objects.none()}
+        return Response({"registered_model": render.registered_model(model)})
 
 
 class RegisteredModelGet(MlflowView):
