@@ -13,6 +13,7 @@ from rest_framework.pagination import CursorPagination
 from rest_framework.views import APIView
 
 from governance import exports, selectors, services
+from governance.audit import HASHED_FIELDS
 from governance.filters import AuditEventFilter
 from governance.models import AuditEvent
 
@@ -24,26 +25,7 @@ class AuditEventOutput(serializers.ModelSerializer):
 
     class Meta:
         model = AuditEvent
-        fields = [
-            "seq",
-            "timestamp",
-            "actor_type",
-            "actor_id",
-            "actor_label",
-            "actor_token",
-            "action",
-            "target_type",
-            "target_id",
-            "target_label",
-            "model_id",
-            "model_name",
-            "changes",
-            "request_id",
-            "ip",
-            "user_agent",
-            "prev_hash",
-            "hash",
-        ]
+        fields = [*HASHED_FIELDS, "hash"]  # everything the chain covers, so an export verifies offline
 
 
 class SeqCursorPagination(CursorPagination):
