@@ -84,9 +84,12 @@ class ModelFilter(django_filters.FilterSet):
         if sort == ModelSort.RELEVANCE or (not sort and searching):
             if "relevance" in queryset.query.annotations:
                 matches = queryset.order_by().values("pk")[: self.relevance_limit + 1].count()
-                if matches <= self.relevance_limit:
-                    self.ranked = True
-                    return queryset.order_by("-relevance", "name")
+                ordered = queryset.order_by("-relevance", "name") if matches <= self.relevance_limit else None
+                self.ranked = ordered is not None
+                ordered = ordered if ordered is not None else queryset.order_by("name")
+                # The capped count the paginator needs is this very number: hand it over, not a second query.
+                ordered.capped_match_count = matches
+                return ordered
             return queryset.order_by("name")
         if sort:
             return queryset.order_by(sort, "name") if sort != "name" else queryset.order_by("name")

@@ -120,3 +120,27 @@ def test_model_creation_takes_a_fixed_number_of_queries_and_grants_the_owner_set
     assert set(get_perms(team_alpha.group, model)) == owner_set
     assert services.direct_grants(model, owner) == owner_set
     assert services.direct_grants(model, team_alpha.group) == owner_set
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize(("matches", "exact"), [(2, True), (5, False)])
+def test_search_counts_matches_once_and_caps_the_count(
+    owner, api, monkeypatch, django_assert_num_queries, matches, exact
+):
+    """A search counts its matches (up to the cap) once: the ranking decision and the page count share it.
+    Past the cap the count says "N+" and results are listed by name instead of ranked."""
+    from registry.filters import ModelFilter
+    from registry.pagination import CappedPaginator
+
+    monkeypatch.setattr(ModelFilter, "relevance_limit", 3)
+    monkeypatch.setattr(CappedPaginator, "count_cap", 3)
+    for i in range(matches):
+        make_model(owner, name=f"fraud-{i}", title=f"Fraud screening {i}")
+    make_model(owner, name="churn", title="Churn")
+    api.force_login(owner)
+    api.get("/api/v1/models/", {"q": "fraud"})  # warm per-process caches
+    with django_assert_num_queries(5):  # session, user, grants, the one count, the page
+        body = api.get("/api/v1/models/", {"q": "fraud"}).json()
+    assert body["count"] == min(matches, 3)
+    assert body["count_is_exact"] is exact
+    assert [m["name"] for m in body["results"]] == [f"fraud-{i}" for i in range(min(matches, 3))]  # by name
