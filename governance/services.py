@@ -475,12 +475,15 @@ def vote_cast(
     return vote
 
 
+def _locked_request(request: ApprovalRequest) -> ApprovalRequest:
+    """The request row locked for this transaction (so two people acting on it serialise), with its version."""
+    return ApprovalRequest.objects.select_for_update(of=("self",)).select_related("version__model").get(pk=request.pk)
+
+
 @transaction.atomic
 def approval_request_resubmit(*, actor, request: ApprovalRequest, justification: str = "") -> ApprovalRequest:
     """Send a request returned for changes back to its committees as a new round (old votes stay)."""
-    request = (
-        ApprovalRequest.objects.select_for_update(of=("self",)).select_related("version__model").get(pk=request.pk)
-    )
+    request = _locked_request(request)
     permissions.require(actor, Action.SUBMIT, request)
     if request.status != "changes_requested":
         raise Conflict("Only a request returned for changes can be resubmitted.", code="not_returned")
@@ -519,9 +522,7 @@ def approval_request_resubmit(*, actor, request: ApprovalRequest, justification:
 
 @transaction.atomic
 def approval_request_withdraw(*, actor, request: ApprovalRequest, reason: str = "") -> ApprovalRequest:
-    request = (
-        ApprovalRequest.objects.select_for_update(of=("self",)).select_related("version__model").get(pk=request.pk)
-    )
+    request = _locked_request(request)
     permissions.require(actor, Action.SUBMIT, request)
     if request.status not in ("open", "changes_requested", "approved"):
         raise Conflict(
