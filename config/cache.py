@@ -29,3 +29,12 @@ class RedisCache(DjangoRedisCache):
     def __init__(self, server, params):
         super().__init__(server, params)
         self._class = ReusingRedisCacheClient
+
+    def window_hit(self, current: str, previous: str, timeout: int) -> tuple[int, int]:
+        """Count one hit in the counter `current` (kept for `timeout` seconds) and read `previous`, in one round
+        trip: (previous count, current count after this hit). For the API's rate limits."""
+        current_key, previous_key = self.make_and_validate_key(current), self.make_and_validate_key(previous)
+        pipe = self._cache.get_client(write=True).pipeline(transaction=False)
+        pipe.incr(current_key).expire(current_key, timeout).get(previous_key)
+        count, _, before = pipe.execute()
+        return int(before or 0), int(count)

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
+from django.db import connection
 from django.db.models import Prefetch, QuerySet
 from django.http import Http404
 
@@ -25,6 +26,7 @@ from registry.models import (
     Team,
 )
 from registry.permissions import Action
+from registry.rawsql import Columns
 
 User = get_user_model()
 
@@ -93,13 +95,6 @@ def _version_detail_prefetches() -> tuple:
     )
 
 
-def _only(queryset: QuerySet):
-    """The one row of a queryset that matches at most one (a unique lookup), or None: like `first()` without
-    ordering the rows, which costs a join and its compilation on the hot paths."""
-    rows = list(queryset.order_by()[:1])
-    return rows[0] if rows else None
-
-
 def version_search(*, user) -> QuerySet:
     """Every version the user may see, with its model, author, files and alias names: four queries a page."""
     queryset = ModelVersion.objects.select_related("model", "created_by").prefetch_related(
@@ -124,22 +119,136 @@ def model_search(*, user) -> QuerySet:
     return permissions.restrict(queryset, user, Action.VIEW)
 
 
+# The two reads a deployment system repeats (resolve an alias, get a model) are hand-written SQL with the
+# permission condition from `permissions.model_condition_sql`: compiling their querysets cost several times
+# what PostgreSQL spends running them. They return the same instances, with the same related objects and
+# prefetch caches, as `version_search` and `model_search` rows (tests/registry/test_hot_reads.py compares them).
+class _HotReads:
+    def __init__(self):
+        q = connection.ops.quote_name
+        self.version = Columns(ModelVersion, "v")
+        self.model = Columns(
+            RegisteredModel, "m", [f.name for f in RegisteredModel._meta.concrete_fields if f.name != "search_vector"]
+        )
+        self.user = Columns(User, "u")
+        self.artifact = Columns(Artifact, "f")
+        t = {
+            name: q(m._meta.db_table)
+            for name, m in (
+                ("v", ModelVersion),
+                ("m", RegisteredModel),
+                ("u", User),
+                ("f", Artifact),
+                ("a", ModelAlias),
+            )
+        }
+        self.alias_names = f"ARRAY(SELECT an.name FROM {t['a']} an WHERE an.version_id = v.id ORDER BY an.name)"
+        self.by_alias = (
+            f"SELECT {self.version.sql}, {self.model.sql}, {self.user.sql}, {self.alias_names}, {self.artifact.sql}"
+            f" FROM {t['a']} a JOIN {t['v']} v ON v.id = a.version_id JOIN {t['m']} m ON m.id = v.model_id"
+            f" LEFT JOIN {t['u']} u ON u.id = v.created_by_id LEFT JOIN {t['f']} f ON f.version_id = v.id"
+            " WHERE m.name = %s AND a.name = %s AND ({condition}) ORDER BY f.filename"
+        )
+        self.owner = Columns(User, "u")
+        self.model_row = (
+            f"SELECT {self.model.sql}, {self.owner.sql},"
+            f" ARRAY(SELECT ma.name FROM {t['a']} ma WHERE ma.model_id = m.id ORDER BY ma.name),"
+            f" ARRAY(SELECT mv.id FROM {t['a']} ma JOIN {t['v']} mv ON mv.id = ma.version_id"
+            "        WHERE ma.model_id = m.id ORDER BY ma.name),"
+            f" ARRAY(SELECT mv.version FROM {t['a']} ma JOIN {t['v']} mv ON mv.id = ma.version_id"
+            "        WHERE ma.model_id = m.id ORDER BY ma.name)"
+            f" FROM {t['m']} m JOIN {t['u']} u ON u.id = m.owner_id WHERE m.name = %s AND ({{condition}})"
+        )
+        # The newest version in each stage (model_search's `latest_per_stage`), with authors, files and aliases.
+        self.latest = (
+            f"SELECT {self.version.sql}, {self.user.sql}, {self.alias_names}, {self.artifact.sql}"
+            f" FROM (SELECT DISTINCT ON (stage) * FROM {t['v']} WHERE model_id = %s ORDER BY stage, version DESC) v"
+            f" LEFT JOIN {t['u']} u ON u.id = v.created_by_id LEFT JOIN {t['f']} f ON f.version_id = v.id"
+            " ORDER BY v.version, f.filename"
+        )
+
+    def versions(self, rows, offset: int) -> list[ModelVersion]:
+        """Versions from rows of `version columns, [extra], author columns, alias names, artifact columns`
+        (one row per file, in version order), with `offset` the width of the extra columns after the version."""
+        found: dict[int, ModelVersion] = {}
+        files: dict[int, list[Artifact]] = {}
+        author_at = self.version.width + offset
+        names_at = author_at + self.user.width
+        for row in rows:
+            version_id = row[0]
+            if version_id not in found:
+                version = found[version_id] = self.version.instance(row)
+                version._state.fields_cache["created_by"] = self.user.instance(row, author_at)
+                aliases = [ModelAlias(name=name, model_id=version.model_id, version=version) for name in row[names_at]]
+                files[version_id] = []
+                version._prefetched_objects_cache = {"aliases": _cached(ModelAlias, aliases)}
+            artifact = self.artifact.instance(row, names_at + 1)
+            if artifact is not None:
+                artifact._state.fields_cache["version"] = found[version_id]
+                files[version_id].append(artifact)
+        for version_id, version in found.items():
+            version._prefetched_objects_cache["artifacts"] = _cached(Artifact, files[version_id])
+        return list(found.values())
+
+
+def _cached(model, objects: list):
+    """A queryset already holding `objects`, as prefetch_related leaves one in `_prefetched_objects_cache`."""
+    queryset = model._default_manager.all()
+    queryset._result_cache, queryset._prefetch_done = objects, True
+    return queryset
+
+
+_hot: _HotReads | None = None
+
+
+def _hot_reads() -> _HotReads:
+    global _hot
+    if _hot is None:
+        _hot = _HotReads()
+    return _hot
+
+
+def _run(sql: str, params: list) -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
 def model_detail(*, user, name: str) -> RegisteredModel:
-    """One model by name with `model_search`'s prefetches (404 if the user may not see it)."""
-    found = _only(model_search(user=user).filter(name=name))  # names are unique
-    if found is None:
+    """One model by name as a `model_search` row: its owner, aliases and newest version per stage (404 if the
+    user may not see it). Two queries."""
+    hot = _hot_reads()
+    condition, params = permissions.model_condition_sql(user, Action.VIEW, "m")
+    rows = _run(hot.model_row.format(condition=condition), [name, *params])  # names are unique
+    if not rows:
         raise Http404(f"No model named '{name}', or you do not have access to it.")
-    return found
+    row = rows[0]
+    model = hot.model.instance(row)
+    at = hot.model.width
+    model._state.fields_cache["owner"] = hot.owner.instance(row, at)
+    names, version_ids, numbers = row[at + hot.owner.width :]
+    aliases = [
+        ModelAlias(name=alias, model=model, version=ModelVersion(id=version_id, model_id=model.pk, version=number))
+        for alias, version_id, number in zip(names, version_ids, numbers, strict=True)
+    ]
+    model._prefetched_objects_cache = {"aliases": _cached(ModelAlias, aliases)}
+    model.latest_per_stage = hot.versions(_run(hot.latest, [model.pk]), 0)
+    for version in model.latest_per_stage:
+        version._state.fields_cache["model"] = model
+    return model
 
 
 def version_by_alias(*, user, model_name: str, alias: str) -> ModelVersion:
-    """The version alias `alias` of model `model_name` points at, found in one query (the CD hot path), ready
-    to render like `version_search` rows. 404 if the model is not visible or has no such alias."""
-    # A model's name, and an alias's name within its model, are unique: at most one row.
-    found = _only(version_search(user=user).filter(model__name=model_name, aliases__name=alias))
-    if found is None:
+    """The version alias `alias` of model `model_name` points at, with its model, author, files and alias
+    names, in one query (the CD hot path). 404 if the model is not visible or has no such alias."""
+    hot = _hot_reads()
+    condition, params = permissions.model_condition_sql(user, Action.VIEW, "m")
+    rows = _run(hot.by_alias.format(condition=condition), [model_name, alias, *params])
+    if not rows:
         raise Http404(f"No model named '{model_name}' with an alias '{alias}', or you do not have access to it.")
-    return found
+    version = hot.versions(rows, hot.model.width)[0]
+    version._state.fields_cache["model"] = hot.model.instance(rows[0], hot.version.width)
+    return version
 
 
 def artifact_list(*, user, version: ModelVersion) -> QuerySet:

@@ -13,7 +13,7 @@ from rest_framework.test import APIClient, APIRequestFactory
 from rest_framework.views import APIView
 
 from registry import services
-from registry.api.throttling import UPLOAD_THROTTLES
+from registry.api.throttling import UPLOAD_THROTTLES, SlidingWindowThrottle
 from tests.conftest import bearer
 from tests.factories import make_model
 
@@ -58,6 +58,36 @@ def test_each_token_has_its_own_budget(throttle_cache, settings, owner):
     assert_throttled(api.get("/api/v1/models/"))
     api.credentials(**bearer(second))
     assert api.get("/api/v1/models/").status_code == 200, "another pipeline's token is not starved"
+
+
+def test_the_budget_slides_across_window_boundaries(throttle_cache):
+    """Ten a minute: the eleventh request in a minute waits; half a minute into the next window, half of the
+    last window still counts; Retry-After says when the next request will pass, and it does."""
+    clock = [600.0]  # the start of a one-minute window
+
+    class TenAMinute(SlidingWindowThrottle):
+        rate = "10/minute"
+        timer = staticmethod(lambda: clock[0])
+
+        def get_cache_key(self, request, view):
+            return f"slide-{uuid_key}"
+
+    uuid_key = uuid.uuid4().hex
+
+    def attempt(at: float) -> tuple[bool, float]:
+        clock[0] = at
+        throttle = TenAMinute()
+        allowed = throttle.allow_request(None, None)
+        return allowed, (0 if allowed else throttle.wait())
+
+    assert [attempt(600 + i)[0] for i in range(10)] == [True] * 10
+    allowed, wait = attempt(630)
+    assert not allowed and 0 < wait <= 30, "only the next window frees the budget"
+    # At 660 + 30 the sliding window covers half the last window: 11 * 0.5 = 5.5 of 10 spent, 4 more pass.
+    assert [attempt(690)[0] for _ in range(5)] == [True, True, True, True, False]
+    allowed, wait = attempt(690)
+    assert not allowed and 1 <= wait < 30
+    assert attempt(690 + wait)[0], "Retry-After is honest: waiting that long is enough"
 
 
 def test_session_requests_are_throttled_per_user(settings, owner, teammate):

@@ -1,0 +1,127 @@
+"""The hand-written hot reads (alias resolution and model get, used by every deployment system) must answer
+exactly what the ORM-built reads answer: the same rows for every user, and the same MLflow JSON."""
+
+import itertools
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.http import Http404
+
+from governance import services as governance_services
+from registry import permissions, selectors, services
+from registry.api.mlflow import serializers as render
+from registry.choices import Stage, Visibility
+from registry.models import RegisteredModel
+from registry.permissions import Action, Role
+from tests.factories import make_model, make_user, make_version
+
+
+def sql_visible(user, action: Action) -> set[int]:
+    condition, params = permissions.model_condition_sql(user, action, "m")
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT m.id FROM registry_registeredmodel m WHERE {condition}", params)
+        return {row[0] for row in cursor.fetchall()}
+
+
+def orm_visible(user, action: Action) -> set[int]:
+    return set(permissions.restrict(RegisteredModel.objects.all(), user, action).values_list("pk", flat=True))
+
+
+@pytest.fixture
+def estate(owner, teammate, outsider, team_alpha, administrator):
+    """Models of every visibility, owned by different teams, with grants to a person and to a team."""
+    internal = make_model(owner, name="internal-alpha")
+    restricted = make_model(owner, name="restricted-alpha", visibility=Visibility.RESTRICTED)
+    beta = make_model(outsider, name="restricted-beta", visibility=Visibility.RESTRICTED)
+    shared = make_model(outsider, name="shared-beta", visibility=Visibility.RESTRICTED)
+    services.access_grant(actor=outsider, model=shared, grantee=teammate, actions=[Action.VIEW, Action.CHANGE])
+    services.access_grant(actor=administrator, model=beta, grantee=team_alpha.group, actions=[Action.VIEW])
+    return {"internal": internal, "restricted": restricted, "beta": beta, "shared": shared}
+
+
+def test_sql_condition_matches_restrict_for_every_user_action_and_token(
+    estate, owner, teammate, outsider, administrator, reviewer, risk_officer, auditor, viewer
+):
+    inactive = make_user("gone", roles=[Role.MODEL_OWNER], is_active=False)
+    people = [owner, teammate, outsider, administrator, reviewer, risk_officer, auditor, viewer, inactive]
+    checked = 0
+    for user, action in itertools.product(people, Action):
+        assert sql_visible(user, action) == orm_visible(user, action), (user.username, action)
+        checked += 1
+    # Tokens narrow by scope and by model.
+    for scopes, model in [
+        (["read"], None),
+        (["write"], None),
+        (["read"], estate["shared"]),
+        (["read", "write"], estate["beta"]),
+    ]:
+        token, _ = services.token_create(actor=teammate, user=teammate, name=f"t{checked}", scopes=scopes, model=model)
+        user = type(teammate).objects.get(pk=teammate.pk)
+        user.api_token = token
+        for action in Action:
+            assert sql_visible(user, action) == orm_visible(user, action), (scopes, model, action)
+            checked += 1
+    # The grants under test are real: the teammate sees the beta models through a person grant and a team grant.
+    expected = {estate[name].pk for name in ("internal", "beta", "shared")}
+    assert sql_visible(teammate, Action.VIEW) == expected
+    assert checked == len(people) * len(Action) + 4 * len(Action)
+
+
+@pytest.fixture
+def documented(owner, estate, artifact_storage):
+    """A model with versions in several stages, files (one still pending) and aliases."""
+    model = estate["restricted"]
+    first = make_version(owner, model, source="s3://runs/1", run_id="r1", tags={"team": "alpha"}, description="one")
+    second = make_version(owner, model, source="runs:/abc/model", run_link="http://ci/2")
+    third = make_version(owner, model)
+    for name, body in (("config.json", b"{}"), ("a.json", b"[]")):
+        artifact = services.artifact_upload(
+            actor=owner, version=second, uploaded_file=SimpleUploadedFile(name, body), filename=name, kind="config"
+        )
+        if name == "a.json":
+            services.artifact_validate(artifact_id=artifact.pk)  # the other stays pending
+    governance_services.version_transition(actor=owner, version=first, stage=Stage.STAGING)
+    services.alias_apply(actor=owner, model=model, name="champion", version=second)
+    services.alias_apply(actor=owner, model=model, name="challenger", version=second)
+    services.alias_apply(actor=owner, model=model, name="old", version=first)
+    return model, first, second, third
+
+
+def test_alias_resolution_renders_like_version_search(documented, teammate):
+    model, first, second, _ = documented
+    for user in (type(teammate).objects.get(username="owner"),):
+        for alias, version in (("champion", second), ("challenger", second), ("old", first)):
+            hot = selectors.version_by_alias(user=user, model_name=model.name, alias=alias)
+            orm = selectors.version_search(user=user).get(pk=version.pk)
+            assert render.model_version(hot) == render.model_version(orm)
+            assert hot.model.name == model.name and hot.created_by == version.created_by
+    rendered = render.model_version(selectors.version_by_alias(user=user, model_name=model.name, alias="champion"))
+    assert rendered["status"] == "PENDING_REGISTRATION" and rendered["aliases"] == ["challenger", "champion"]
+    assert [a["filename"] for a in rendered["artifacts"]] == ["a.json", "config.json"]
+
+
+def test_model_get_renders_like_model_search(documented, owner, administrator):
+    model, *_ = documented
+    for user in (owner, administrator):
+        hot = selectors.model_detail(user=user, name=model.name)
+        orm = selectors.model_search(user=user).get(pk=model.pk)
+        assert render.registered_model(hot) == render.registered_model(orm)
+    body = render.registered_model(selectors.model_detail(user=owner, name=model.name))
+    assert [v["version"] for v in body["latest_versions"]] == ["1", "3"], "newest per stage: staging v1, dev v3"
+    assert body["aliases"] == [
+        {"alias": "challenger", "version": "2"},
+        {"alias": "champion", "version": "2"},
+        {"alias": "old", "version": "1"},
+    ]
+
+
+def test_hot_reads_answer_404_to_those_who_may_not_see(documented, outsider, viewer):
+    model, *_ = documented
+    for user in (outsider, viewer):
+        with pytest.raises(Http404):
+            selectors.model_detail(user=user, name=model.name)
+        with pytest.raises(Http404):
+            selectors.version_by_alias(user=user, model_name=model.name, alias="champion")
+    with pytest.raises(Http404):
+        selectors.version_by_alias(user=type(viewer).objects.get(username="owner"), model_name=model.name, alias="nope")
