@@ -9,7 +9,7 @@ BENCH_DATABASE_URL; migrated, then rows added per run) with DEBUG off and the th
 a team, authenticated with a Bearer API token made by `registry.services.token_create` (scopes read+write),
 so every request pays token authentication, the throttle and the permission filters. THROTTLE_USER is set
 high so the throttle never refuses. Scenarios: MLflow alias get, MLflow registered-model get, MLflow
-registered-models create, v1 model create. Prints mean / p95 wall-clock ms, this process's CPU ms (without
+registered-models create, MLflow model-versions create, v1 model create. Prints mean / p95 wall-clock ms, this process's CPU ms (without
 PostgreSQL's and Redis's; steadier on a busy machine) and SQL queries per request.
 """
 
@@ -89,6 +89,11 @@ def scenarios(run: str, model_name: str) -> dict:
             {"name": f"mlf-{run}-{next(counter)}", "description": "bench"},
             content_type="application/json",
         ),
+        "version-create": lambda c: c.post(
+            "/api/2.0/mlflow/model-versions/create",
+            {"name": model_name, "source": f"s3://bench/{next(counter)}", "run_id": "r1"},
+            content_type="application/json",
+        ),
         "v1-create": lambda c: c.post(
             "/api/v1/models/",
             {"name": f"v1-{run}-{next(counter)}", "title": "Bench"},
@@ -118,7 +123,7 @@ def measure(name: str, call, client: Client, n: int) -> tuple[float, float, floa
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", type=int, default=500, help="requests per scenario (default 500)")
-    parser.add_argument("--only", nargs="*", help="scenario names to run (alias get create v1-create)")
+    parser.add_argument("--only", nargs="*", help="scenario names to run (alias get create version-create v1-create)")
     parser.add_argument("--profile", help="profile this scenario with cProfile instead of timing all")
     parser.add_argument("--sort", default="cumulative", help="cProfile sort key (default cumulative)")
     parser.add_argument("--top", type=int, default=40, help="cProfile rows to print (default 40)")

@@ -19,7 +19,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.text import slugify
@@ -468,14 +468,24 @@ def version_register(
         created_by=actor,
     )
     _full_clean(version, exclude=["model", "version", "created_by"])
-    locked = RegisteredModel.objects.select_for_update().get(pk=model.pk)
-    locked.version_counter += 1
-    RegisteredModel.objects.filter(pk=locked.pk).update(version_counter=locked.version_counter)
-    version.model = locked
-    version.version = locked.version_counter
+    # One statement takes the model's row lock, counts the version and keeps the catalog's denormalised
+    # summary in step (what _refresh_latest would find: the new version is the newest, in development; the
+    # production version does not change).
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {connection.ops.quote_name(RegisteredModel._meta.db_table)}"
+            " SET version_counter = version_counter + 1, latest_version = version_counter + 1,"
+            " latest_stage = %s, updated_at = %s WHERE id = %s RETURNING version_counter",
+            [Stage.DEVELOPMENT.value, now, model.pk],
+        )
+        (number,) = cursor.fetchone()
+    model.version_counter = model.latest_version = number
+    model.latest_stage, model.updated_at = Stage.DEVELOPMENT, now
+    version.model = model
+    version.version = number
     version.save()
     Metric.objects.bulk_create(Metric(version=version, **row) for row in clean_metrics)
-    _refresh_latest(locked)
     after = snapshot(version, ("version", *VERSION_METADATA_FIELDS, "tags", "stage"))
     after["metrics"] = clean_metrics
     audit_record(actor=actor, action="version.created", target=version, changes=diff({}, after))
