@@ -9,8 +9,8 @@ BENCH_DATABASE_URL; migrated, then rows added per run) with DEBUG off and the th
 a team, authenticated with a Bearer API token made by `registry.services.token_create` (scopes read+write),
 so every request pays token authentication, the throttle and the permission filters. THROTTLE_USER is set
 high so the throttle never refuses. Scenarios: MLflow alias get, MLflow registered-model get, MLflow
-registered-models create, MLflow model-versions create, v1 model create. Prints mean / p95 wall-clock ms, this process's CPU ms (without
-PostgreSQL's and Redis's; steadier on a busy machine) and SQL queries per request.
+registered-models create, MLflow model-versions create, v1 model create. Prints mean / p95 wall-clock ms, this
+process's CPU ms (without PostgreSQL's and Redis's; steadier on a busy machine) and SQL queries per request.
 """
 
 from __future__ import annotations
