@@ -18,7 +18,7 @@ from rest_framework import authentication, exceptions
 from governance.audit import client_ip, set_token_prefix
 from registry.api.throttling import throttle_failed_authentication
 from registry.models import ApiToken, ServiceAccount
-from registry.rawsql import Columns
+from registry.rawsql import Columns, hot_cursor
 
 TOKEN_PREFIX = "arb_"
 LAST_USED_RESOLUTION = timedelta(seconds=60)
@@ -46,7 +46,7 @@ class _TokenQuery:
         )
 
     def __call__(self, token_hash: str) -> ApiToken | None:
-        with connection.cursor() as cursor:
+        with hot_cursor() as cursor:
             cursor.execute(self.sql, [token_hash])
             row = cursor.fetchone()
         if row is None:

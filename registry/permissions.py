@@ -31,6 +31,7 @@ from registry.models import (
     RegisteredModelGroupObjectPermission,
     RegisteredModelUserObjectPermission,
 )
+from registry.rawsql import hot_cursor
 
 
 class Role(StrEnum):
@@ -109,7 +110,7 @@ def _grant_rows(user) -> list[tuple]:
         if tuple(params) != (user.pk, user.pk):  # not the expected shape: let the ORM run it
             return list(_grants_queryset(user))
         _grants_sql = sql
-    with connection.cursor() as cursor:
+    with hot_cursor() as cursor:
         cursor.execute(_grants_sql, [user.pk, user.pk])
         return cursor.fetchall()
 
@@ -296,7 +297,7 @@ def _object_perms(user, model: RegisteredModel) -> frozenset[str]:
     cache = user.__dict__.setdefault("_arbiter_object_perms", {})
     held = cache.get(model.pk)
     if held is None:
-        with connection.cursor() as cursor:
+        with hot_cursor() as cursor:
             cursor.execute(_object_perms_sql(), [user.pk, model.pk, user.pk, model.pk])
             held = cache[model.pk] = frozenset(row[0] for row in cursor.fetchall())
     return held

@@ -10,12 +10,45 @@ from the rows, so everything downstream (permissions, renderers) sees the same o
     user = owner.instance(row, 0)          # the row's columns from offset 0, as a User
 
 Only the listed fields are loaded; the others are deferred, exactly as `.only()` would leave them.
+
+They run through `hot_cursor()`: PostgreSQL plans a statement with its permission subqueries in about 1 ms,
+several times what running it costs, so these few statements are prepared once per database connection and
+then only executed. Everything else keeps Django's default (client-side binding, nothing prepared).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import psycopg
+from django.conf import settings
 from django.db import connection
 from django.db.models import Model
+
+
+class _PreparingCursor(psycopg.Cursor):
+    """Server-side parameter binding, and every statement prepared (psycopg keeps the last 100 per connection)."""
+
+    def execute(self, query, params=None, *, prepare=None, binary=None):
+        return super().execute(query, params, prepare=True if prepare is None else prepare, binary=binary)
+
+
+@contextmanager
+def hot_cursor() -> Iterator:
+    """Django's cursor (health-checked, logged and counted like any other) whose statements PostgreSQL prepares
+    on first use. Off with DATABASE_PREPARED_STATEMENTS=0, for a transaction-pooling proxy that cannot keep
+    prepared statements (PgBouncer before 1.21)."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql" and settings.DATABASE_PREPARED_STATEMENTS:
+            raw = connection.connection
+            if raw.prepare_threshold is None:
+                # Django turns psycopg's preparing off (None), which refuses even prepare=True. Only server-binding
+                # cursors prepare, and Django's own cursors bind on the client: this enables it for ours alone.
+                raw.prepare_threshold = 5
+            cursor.cursor.close()
+            cursor.cursor = _PreparingCursor(raw)
+        yield cursor
 
 
 class Columns:

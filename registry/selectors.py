@@ -26,7 +26,7 @@ from registry.models import (
     Team,
 )
 from registry.permissions import Action
-from registry.rawsql import Columns
+from registry.rawsql import Columns, hot_cursor
 
 User = get_user_model()
 
@@ -235,7 +235,7 @@ def _first(queryset: QuerySet, missing: str):
 
 
 def _run(sql: str, params: list) -> list[tuple]:
-    with connection.cursor() as cursor:
+    with hot_cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()
 

@@ -44,6 +44,7 @@ from registry.models import (
     alias_name_validator,
 )
 from registry.permissions import Action
+from registry.rawsql import hot_cursor
 from registry.validators import scan_file
 
 User = get_user_model()
@@ -472,7 +473,7 @@ def version_register(
     # summary in step (what _refresh_latest would find: the new version is the newest, in development; the
     # production version does not change).
     now = timezone.now()
-    with connection.cursor() as cursor:
+    with hot_cursor() as cursor:
         cursor.execute(
             f"UPDATE {connection.ops.quote_name(RegisteredModel._meta.db_table)}"
             " SET version_counter = version_counter + 1, latest_version = version_counter + 1,"
