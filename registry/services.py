@@ -245,26 +245,25 @@ def team_member_remove(*, actor, team: Team, user) -> Team:
 
 def _grant_owner_set(model: RegisteredModel, *, user, team: Team | None) -> None:
     """The owner permission set on a just-saved model, for its owner and its team's group: the rows guardian's
-    `assign_perm` would write, in one query for the permissions and one insert per grant table (the model is
-    new, so no grant can exist yet)."""
-    perms = list(
-        Permission.objects.filter(
-            content_type=ContentType.objects.get_for_model(RegisteredModel),
-            codename__in=[action.value for action in permissions.OWNER_ACTIONS],
-        ).order_by()  # Permission's default ordering would join django_content_type for nothing
+    `assign_perm` would write, one INSERT ... SELECT per grant table (the model is new, so no grant exists yet)."""
+    q = connection.ops.quote_name
+    codenames = [action.value for action in permissions.OWNER_ACTIONS]
+    perms = (
+        f"SELECT p.id, %s, %s FROM {q(Permission._meta.db_table)} p"
+        f" WHERE p.content_type_id = %s AND p.codename IN ({', '.join(['%s'] * len(codenames))})"
     )
-    by_codename = {perm.codename: perm for perm in perms}
-    ordered = [by_codename[action.value] for action in permissions.OWNER_ACTIONS]
-    RegisteredModelUserObjectPermission.objects.bulk_create(
-        [RegisteredModelUserObjectPermission(permission=perm, user=user, content_object=model) for perm in ordered]
-    )
+    content_type = ContentType.objects.get_for_model(RegisteredModel).pk  # cached by Django after the first call
+    grants = [(RegisteredModelUserObjectPermission, "user_id", user.pk)]
     if team is not None:
-        RegisteredModelGroupObjectPermission.objects.bulk_create(
-            [
-                RegisteredModelGroupObjectPermission(permission=perm, group_id=team.group_id, content_object=model)
-                for perm in ordered
-            ]
-        )
+        grants.append((RegisteredModelGroupObjectPermission, "group_id", team.group_id))
+    with hot_cursor() as cursor:
+        for table, grantee_column, grantee in grants:
+            cursor.execute(
+                f"INSERT INTO {q(table._meta.db_table)} (permission_id, {grantee_column}, content_object_id) {perms}",
+                [grantee, model.pk, content_type, *codenames],
+            )
+            if cursor.rowcount != len(codenames):
+                raise RuntimeError(f"The owner permissions are missing: {codenames} (run migrations)")
 
 
 @transaction.atomic
@@ -317,11 +316,7 @@ def model_create(
         model.visibility = visibility
     # Foreign keys are the actor, the owner and a team already loaded: no need for a query each to validate them.
     _full_clean(model, exclude=["owner", "team", "created_by", "updated_by"])
-    if RegisteredModel.objects.filter(name__iexact=model.name).exists():
-        raise Conflict(
-            f"A model named '{model.name}' already exists.", code="name_taken", fields={"name": ["Already taken."]}
-        )
-    try:
+    try:  # names are unique ignoring case (the model_name_unique_ignoring_case constraint)
         with transaction.atomic():
             model.save()
     except IntegrityError as exc:
