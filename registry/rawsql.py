@@ -68,10 +68,14 @@ class Columns:
         self._pk = chosen.index(opts.pk)
         quote = connection.ops.quote_name
         self.sql = ", ".join(f"{alias}.{quote(field.column)}" for field in chosen)
-        # Values the database driver returns as text but the field converts (JSONField, for one).
-        self._converters = [
-            (index, field.from_db_value) for index, field in enumerate(chosen) if hasattr(field, "from_db_value")
-        ]
+        # The conversions the ORM applies to these columns: the backend's (SQLite returns datetimes as text, for
+        # one) and the field's own (JSONField's text from PostgreSQL).
+        self._converters = []
+        for index, field in enumerate(chosen):
+            column = field.get_col(alias)
+            converters = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
+            if converters:
+                self._converters.append((index, column, converters))
 
     def instance(self, row, offset: int = 0) -> Model | None:
         """The instance held in `row[offset:offset + width]`, or None when its primary key is NULL (an outer
@@ -79,6 +83,7 @@ class Columns:
         values = list(row[offset : offset + self.width])
         if values[self._pk] is None:
             return None
-        for index, convert in self._converters:
-            values[index] = convert(values[index], None, connection)
+        for index, column, converters in self._converters:
+            for convert in converters:
+                values[index] = convert(values[index], column, connection)
         return self.model.from_db(connection.alias, self.attnames, values)
