@@ -16,6 +16,7 @@ from django.utils import timezone
 from rest_framework import authentication, exceptions
 
 from governance.audit import client_ip, set_token_prefix
+from registry import permissions
 from registry.api.throttling import throttle_failed_authentication
 from registry.models import ApiToken, ServiceAccount
 from registry.rawsql import Columns, hot_cursor
@@ -37,8 +38,10 @@ class _TokenQuery:
         self.user = Columns(get_user_model(), "u")
         self.account = Columns(ServiceAccount, "s")
         q = connection.ops.quote_name
+        # The user's roles and permissions in the same statement, where the database can (PostgreSQL).
+        self.grants = permissions.grants_json_sql("u.id")
         self.sql = (
-            f"SELECT {self.token.sql}, {self.user.sql}, {self.account.sql}"
+            f"SELECT {self.token.sql}, {self.user.sql}, {self.account.sql}, {self.grants or 'NULL'}"
             f" FROM {q(ApiToken._meta.db_table)} t"
             f" JOIN {q(get_user_model()._meta.db_table)} u ON u.id = t.user_id"
             f" LEFT JOIN {q(ServiceAccount._meta.db_table)} s ON s.user_id = u.id"
@@ -56,6 +59,8 @@ class _TokenQuery:
         # The reverse one-to-one cache, as select_related("user__service_account") would fill it (None: none).
         user._state.fields_cache["service_account"] = self.account.instance(row, self.token.width + self.user.width)
         token._state.fields_cache["user"] = user
+        if self.grants:
+            permissions.remember_grants(user, row[-1])
         return token
 
 

@@ -17,6 +17,7 @@ scopes and optional model restriction: a token never grants more than its owner 
 
 from __future__ import annotations
 
+import json
 from enum import StrEnum
 
 from django.contrib.auth.models import Group, Permission
@@ -103,16 +104,51 @@ def _grants_queryset(user) -> QuerySet:
 _grants_sql: str | None = None
 
 
-def _grant_rows(user) -> list[tuple]:
+def _compiled_grants_sql() -> str | None:
     global _grants_sql
     if _grants_sql is None:
-        sql, params = _grants_queryset(user).query.sql_with_params()
-        if tuple(params) != (user.pk, user.pk):  # not the expected shape: let the ORM run it
-            return list(_grants_queryset(user))
+        sql, params = _grants_queryset(0).query.sql_with_params()
+        if tuple(params) != (0, 0) or sql.count("%s") != 2:  # not the expected shape: let the ORM run it
+            return None
         _grants_sql = sql
+    return _grants_sql
+
+
+def _grant_rows(user) -> list[tuple]:
+    sql = _compiled_grants_sql()
+    if sql is None:
+        return list(_grants_queryset(user))
     with hot_cursor() as cursor:
-        cursor.execute(_grants_sql, [user.pk, user.pk])
+        cursor.execute(sql, [user.pk, user.pk])
         return cursor.fetchall()
+
+
+def grants_json_sql(user_id_column: str) -> str | None:
+    """The grants query as a subquery on the user id in `user_id_column`, returning its rows as one JSON array,
+    so token authentication reads the user and their roles in one statement (PostgreSQL; None elsewhere).
+    Hand the value to `remember_grants`."""
+    sql = _compiled_grants_sql()
+    if sql is None or connection.vendor != "postgresql":
+        return None
+    return f"(SELECT json_agg(g) FROM ({sql.replace('%s', user_id_column)}) g)"
+
+
+def remember_grants(user, rows_json: list | None) -> None:
+    """Cache on `user` the grants read by a `grants_json_sql` subquery, as `_load_grants` would."""
+    if isinstance(rows_json, str):  # a driver configured to leave json as text
+        rows_json = json.loads(rows_json)
+    rows = [tuple(row.values()) for row in rows_json or []]  # each row's columns, in the query's order
+    user._arbiter_grants = _grants_from_rows(rows)
+
+
+def _grants_from_rows(rows) -> tuple[frozenset[str], frozenset[str]]:
+    names, perms = set(), set()
+    for name, app_label, codename in rows:
+        if name in ROLE_NAMES:
+            names.add(name)
+        if codename:
+            perms.add(f"{app_label}.{codename}")
+    return frozenset(names), frozenset(perms)
 
 
 def _load_grants(user) -> tuple[frozenset[str], frozenset[str]]:
@@ -120,14 +156,7 @@ def _load_grants(user) -> tuple[frozenset[str], frozenset[str]]:
     object for the rest of the request."""
     cached = getattr(user, "_arbiter_grants", None)
     if cached is None:
-        names, perms = set(), set()
-        for name, app_label, codename in _grant_rows(user):
-            if name in ROLE_NAMES:
-                names.add(name)
-            if codename:
-                perms.add(f"{app_label}.{codename}")
-        cached = (frozenset(names), frozenset(perms))
-        user._arbiter_grants = cached
+        cached = user._arbiter_grants = _grants_from_rows(_grant_rows(user))
     return cached
 
 

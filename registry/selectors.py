@@ -127,15 +127,33 @@ def model_search(*, user) -> QuerySet:
 # permission condition from `permissions.model_condition_sql`: compiling their querysets cost several times
 # what PostgreSQL spends running them. They return the same instances, with the same related objects and
 # prefetch caches, as `version_search` and `model_search` rows (tests/registry/test_hot_reads.py compares them).
+RENDERED_VERSION_FIELDS = (
+    "model",
+    "version",
+    "description",
+    "source",
+    "run_id",
+    "run_link",
+    "tags",
+    "stage",
+    "created_by",
+    "created_at",
+    "updated_at",
+)
+
+
 class _HotReads:
     def __init__(self):
         q = connection.ops.quote_name
-        self.version = Columns(ModelVersion, "v")
+        # Only the fields the MLflow renderers read are loaded for versions, their authors and files (psycopg
+        # spends time per column); any other field is deferred and loads on access, as with `.only()`.
+        self.version = Columns(ModelVersion, "v", list(RENDERED_VERSION_FIELDS))
         self.model = Columns(
             RegisteredModel, "m", [f.name for f in RegisteredModel._meta.concrete_fields if f.name != "search_vector"]
         )
-        self.user = Columns(User, "u")
-        self.artifact = Columns(Artifact, "f")
+        self.alias_model = Columns(RegisteredModel, "m", ["name", "visibility", "owner", "team"])
+        self.user = Columns(User, "u", [User.USERNAME_FIELD])
+        self.artifact = Columns(Artifact, "f", ["version", "filename", "size", "sha256", "status"])
         t = {
             name: q(m._meta.db_table)
             for name, m in (
@@ -148,12 +166,13 @@ class _HotReads:
         }
         self.alias_names = f"ARRAY(SELECT an.name FROM {t['a']} an WHERE an.version_id = v.id ORDER BY an.name)"
         self.by_alias = (
-            f"SELECT {self.version.sql}, {self.model.sql}, {self.user.sql}, {self.alias_names}, {self.artifact.sql}"
+            f"SELECT {self.version.sql}, {self.alias_model.sql}, {self.user.sql}, {self.alias_names},"
+            f" {self.artifact.sql}"
             f" FROM {t['a']} a JOIN {t['v']} v ON v.id = a.version_id JOIN {t['m']} m ON m.id = v.model_id"
             f" LEFT JOIN {t['u']} u ON u.id = v.created_by_id LEFT JOIN {t['f']} f ON f.version_id = v.id"
             " WHERE m.name = %s AND a.name = %s AND ({condition}) ORDER BY f.filename"
         )
-        self.owner = Columns(User, "u")
+        self.owner = self.user
         # model_get: the model with select_related("owner", "team", "created_by", "updated_by").
         self.people = [("owner", Columns(User, "o")), ("team", Columns(Team, "t")), ("created_by", Columns(User, "c"))]
         self.people.append(("updated_by", Columns(User, "b")))
@@ -283,8 +302,8 @@ def version_by_alias(*, user, model_name: str, alias: str) -> ModelVersion:
     rows = _run(hot.by_alias.format(condition=condition), [model_name, alias, *params])
     if not rows:
         raise Http404(f"No model named '{model_name}' with an alias '{alias}', or you do not have access to it.")
-    version = hot.versions(rows, hot.model.width)[0]
-    version._state.fields_cache["model"] = hot.model.instance(rows[0], hot.version.width)
+    version = hot.versions(rows, hot.alias_model.width)[0]
+    version._state.fields_cache["model"] = hot.alias_model.instance(rows[0], hot.version.width)
     return version
 
 

@@ -68,6 +68,25 @@ def test_sql_condition_matches_restrict_for_every_user_action_and_token(
     assert checked == len(people) * len(Action) + 4 * len(Action)
 
 
+def test_token_authentication_reads_the_same_roles_and_permissions(
+    owner, administrator, reviewer, risk_officer, auditor, viewer
+):
+    """The token lookup reads the user's roles and permissions in the same statement; they must be what the
+    separate grants query finds, for every role and for a permission granted to the person directly."""
+    from django.contrib.auth.models import Permission
+
+    from registry.authentication import authenticate_token
+
+    viewer.user_permissions.add(Permission.objects.get(codename="add_registeredmodel"))
+    for user in (owner, administrator, reviewer, risk_officer, auditor, viewer):
+        _, secret = services.token_create(actor=user, user=user, name="grants", scopes=["read"])
+        via_token = authenticate_token(secret).user._arbiter_grants
+        fresh = type(user).objects.get(pk=user.pk)
+        assert via_token == permissions._load_grants(fresh), user.username
+        assert via_token[0], "every persona holds a role"
+    assert "registry.add_registeredmodel" in authenticate_token(secret).user._arbiter_grants[1]
+
+
 @pytest.fixture
 def documented(owner, estate, artifact_storage):
     """A model with versions in several stages, files (one still pending) and aliases."""
@@ -88,25 +107,29 @@ def documented(owner, estate, artifact_storage):
     return model, first, second, third
 
 
-def test_alias_resolution_renders_like_version_search(documented, teammate):
+def test_alias_resolution_renders_like_version_search(documented, teammate, django_assert_num_queries):
     model, first, second, _ = documented
     for user in (type(teammate).objects.get(username="owner"),):
         for alias, version in (("champion", second), ("challenger", second), ("old", first)):
             hot = selectors.version_by_alias(user=user, model_name=model.name, alias=alias)
             orm = selectors.version_search(user=user).get(pk=version.pk)
-            assert render.model_version(hot) == render.model_version(orm)
+            with django_assert_num_queries(0):  # everything rendered was loaded (no deferred field read)
+                hot_body = render.model_version(hot)
+            assert hot_body == render.model_version(orm)
             assert hot.model.name == model.name and hot.created_by == version.created_by
     rendered = render.model_version(selectors.version_by_alias(user=user, model_name=model.name, alias="champion"))
     assert rendered["status"] == "PENDING_REGISTRATION" and rendered["aliases"] == ["challenger", "champion"]
     assert [a["filename"] for a in rendered["artifacts"]] == ["a.json", "config.json"]
 
 
-def test_model_get_renders_like_model_search(documented, owner, administrator):
+def test_model_get_renders_like_model_search(documented, owner, administrator, django_assert_num_queries):
     model, *_ = documented
     for user in (owner, administrator):
         hot = selectors.model_detail(user=user, name=model.name)
         orm = selectors.model_search(user=user).get(pk=model.pk)
-        assert render.registered_model(hot) == render.registered_model(orm)
+        with django_assert_num_queries(0):
+            hot_body = render.registered_model(hot)
+        assert hot_body == render.registered_model(orm)
     body = render.registered_model(selectors.model_detail(user=owner, name=model.name))
     assert [v["version"] for v in body["latest_versions"]] == ["1", "3"], "newest per stage: staging v1, dev v3"
     assert body["aliases"] == [
