@@ -87,3 +87,11 @@ class Columns:
             for convert in converters:
                 values[index] = convert(values[index], column, connection)
         return self.model.from_db(connection.alias, self.attnames, values)
+
+
+def prefetched(model: type[Model], objects: list):
+    """A queryset already holding `objects`, as prefetch_related leaves one in `_prefetched_objects_cache`
+    (iterating `.none()` instead would still go through the SQL compiler)."""
+    queryset = model._default_manager.all()
+    queryset._result_cache, queryset._prefetch_done = objects, True
+    return queryset

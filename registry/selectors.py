@@ -26,7 +26,7 @@ from registry.models import (
     Team,
 )
 from registry.permissions import Action
-from registry.rawsql import Columns, hot_cursor
+from registry.rawsql import Columns, hot_cursor, prefetched
 
 User = get_user_model()
 
@@ -221,21 +221,14 @@ class _HotReads:
                 version._state.fields_cache["created_by"] = self.user.instance(row, author_at)
                 aliases = [ModelAlias(name=name, model_id=version.model_id, version=version) for name in row[names_at]]
                 files[version_id] = []
-                version._prefetched_objects_cache = {"aliases": _cached(ModelAlias, aliases)}
+                version._prefetched_objects_cache = {"aliases": prefetched(ModelAlias, aliases)}
             artifact = self.artifact.instance(row, names_at + 1)
             if artifact is not None:
                 artifact._state.fields_cache["version"] = found[version_id]
                 files[version_id].append(artifact)
         for version_id, version in found.items():
-            version._prefetched_objects_cache["artifacts"] = _cached(Artifact, files[version_id])
+            version._prefetched_objects_cache["artifacts"] = prefetched(Artifact, files[version_id])
         return list(found.values())
-
-
-def _cached(model, objects: list):
-    """A queryset already holding `objects`, as prefetch_related leaves one in `_prefetched_objects_cache`."""
-    queryset = model._default_manager.all()
-    queryset._result_cache, queryset._prefetch_done = objects, True
-    return queryset
 
 
 _hot: _HotReads | None = None
@@ -282,7 +275,7 @@ def model_detail(*, user, name: str) -> RegisteredModel:
         ModelAlias(name=alias, model=model, version=ModelVersion(id=version_id, model_id=model.pk, version=number))
         for alias, version_id, number in zip(names, version_ids, numbers, strict=True)
     ]
-    model._prefetched_objects_cache = {"aliases": _cached(ModelAlias, aliases)}
+    model._prefetched_objects_cache = {"aliases": prefetched(ModelAlias, aliases)}
     model.latest_per_stage = hot.versions(_run(hot.latest, [model.pk]), 0)
     for version in model.latest_per_stage:
         version._state.fields_cache["model"] = model

@@ -26,6 +26,7 @@ from registry.downloads import artifact_response
 from registry.exceptions import DomainError
 from registry.models import Artifact, ModelAlias, ModelVersion, RegisteredModel
 from registry.permissions import Action
+from registry.rawsql import prefetched
 
 MAX_MODEL_RESULTS = 1000
 MAX_VERSION_RESULTS = 10000  # the client's default page for search_model_versions
@@ -159,7 +160,7 @@ class RegisteredModelCreate(MlflowView):
         # A model just created has no versions and no aliases, and its owner (the actor) may see it: render it
         # as `model_search` would return it without reading it back (three queries fewer).
         model.latest_per_stage = []
-        model._prefetched_objects_cache = {"aliases": ModelAlias.objects.none()}
+        model._prefetched_objects_cache = {"aliases": prefetched(ModelAlias, [])}
         return Response({"registered_model": render.registered_model(model)})
 
 
@@ -293,7 +294,10 @@ class ModelVersionCreate(MlflowView):
         )
         # A version just registered has no files and no aliases: render it as `version_search` would return
         # it without reading it back (three queries fewer).
-        version._prefetched_objects_cache = {"artifacts": Artifact.objects.none(), "aliases": ModelAlias.objects.none()}
+        version._prefetched_objects_cache = {
+            "artifacts": prefetched(Artifact, []),
+            "aliases": prefetched(ModelAlias, []),
+        }
         return Response({"model_version": render.model_version(version)})
 
 
