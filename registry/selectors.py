@@ -123,10 +123,7 @@ def model_search(*, user) -> QuerySet:
     return permissions.restrict(queryset, user, Action.VIEW)
 
 
-# The two reads a deployment system repeats (resolve an alias, get a model) are hand-written SQL with the
-# permission condition from `permissions.model_condition_sql`: compiling their querysets cost several times
-# what PostgreSQL spends running them. They return the same instances, with the same related objects and
-# prefetch caches, as `version_search` and `model_search` rows (tests/registry/test_hot_reads.py compares them).
+# The version fields the MLflow renderers read (registry/api/mlflow/serializers.py).
 RENDERED_VERSION_FIELDS = (
     "model",
     "version",
@@ -142,6 +139,10 @@ RENDERED_VERSION_FIELDS = (
 )
 
 
+# The two reads a deployment system repeats (resolve an alias, get a model) are hand-written SQL with the
+# permission condition from `permissions.model_condition_sql`: compiling their querysets cost several times
+# what PostgreSQL spends running them. They return the same instances, with the same related objects and
+# prefetch caches, as `version_search` and `model_search` rows (tests/registry/test_hot_reads.py compares them).
 class _HotReads:
     def __init__(self):
         q = connection.ops.quote_name

@@ -475,7 +475,10 @@ def version_register(
             " latest_stage = %s, updated_at = %s WHERE id = %s RETURNING version_counter",
             [Stage.DEVELOPMENT.value, now, model.pk],
         )
-        (number,) = cursor.fetchone()
+        row = cursor.fetchone()
+    if row is None:
+        raise NotFound(f"The model '{model.name}' no longer exists.")
+    (number,) = row
     model.version_counter = model.latest_version = number
     model.latest_stage, model.updated_at = Stage.DEVELOPMENT, now
     version.model = model
