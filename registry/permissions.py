@@ -259,8 +259,9 @@ def restrict(queryset: QuerySet, user, action: Action = Action.VIEW) -> QuerySet
 
 def model_condition_sql(user, action: Action, alias: str) -> tuple[str, list]:
     """`restrict` as a SQL condition on the registered-model row under the table alias `alias`, with its
-    parameters: for the hand-written hot reads in `registry.selectors`, which skip the ORM's compilation.
-    The same decisions in the same order; tests/registry/test_permission_sql.py holds the two to the same
+    parameters: for the hand-written hot reads of one model in `registry.selectors`, which skip the ORM's
+    compilation.
+    The same decisions in the same order; tests/registry/test_hot_reads.py holds the two to the same
     rows for every role, grant, visibility, action and token."""
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         return "FALSE", []
@@ -277,12 +278,17 @@ def model_condition_sql(user, action: Action, alias: str) -> tuple[str, list]:
         via_team = q(RegisteredModelGroupObjectPermission._meta.db_table)
         permission = q(Permission._meta.db_table)
         membership = q(Group.user_set.through._meta.db_table)
+        # OFFSET 0 keeps each EXISTS a per-row probe of the grant index. Without it PostgreSQL may hash every
+        # grant the user holds first: 5.7 ms instead of 0.14 ms to read one restricted model for an account
+        # holding 20,000 models' grants. These statements read one model, so the probe always wins.
+        # (SQLite allows OFFSET only after LIMIT, and plans EXISTS per row anyway.)
+        probe = " OFFSET 0" if connection.vendor == "postgresql" else ""
         granted = (
             f"EXISTS (SELECT 1 FROM {direct} up JOIN {permission} upp ON upp.id = up.permission_id"
-            f" WHERE up.content_object_id = {alias}.id AND up.user_id = %s AND upp.codename = %s)"
+            f" WHERE up.content_object_id = {alias}.id AND up.user_id = %s AND upp.codename = %s{probe})"
             f" OR EXISTS (SELECT 1 FROM {via_team} gp JOIN {permission} gpp ON gpp.id = gp.permission_id"
             f" JOIN {membership} ug ON ug.group_id = gp.group_id"
-            f" WHERE gp.content_object_id = {alias}.id AND ug.user_id = %s AND gpp.codename = %s)"
+            f" WHERE gp.content_object_id = {alias}.id AND ug.user_id = %s AND gpp.codename = %s{probe})"
         )
         granted_params = [user.pk, action.value, user.pk, action.value]
         if action == Action.VIEW:
