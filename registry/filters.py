@@ -84,11 +84,10 @@ class ModelFilter(django_filters.FilterSet):
         if sort == ModelSort.RELEVANCE or (not sort and searching):
             if "relevance" in queryset.query.annotations:
                 matches = queryset.order_by().values("pk")[: self.relevance_limit + 1].count()
-                ordered = queryset.order_by("-relevance", "name") if matches <= self.relevance_limit else None
-                self.ranked = ordered is not None
-                ordered = ordered if ordered is not None else queryset.order_by("name")
-                # The capped count the paginator needs is this very number: hand it over, not a second query.
-                ordered.capped_match_count = matches
+                self.ranked = matches <= self.relevance_limit
+                ordered = queryset.order_by("-relevance", "name") if self.ranked else queryset.order_by("name")
+                # The paginator needs this very count (capped the same way): hand it over, not a second query.
+                ordered.capped_match_count = (matches, self.relevance_limit)
                 return ordered
             return queryset.order_by("name")
         if sort:

@@ -21,9 +21,9 @@ class CappedPaginator(Paginator):
         queryset = self.object_list
         if not hasattr(queryset, "values"):
             return len(queryset)
-        known = getattr(queryset, "capped_match_count", None)  # counted already (registry.filters, relevance)
-        if known is not None and self.count_cap <= COUNT_CAP:  # it was counted up to COUNT_CAP + 1
-            return known
+        known = getattr(queryset, "capped_match_count", None)  # (count, cap) from registry.filters' relevance test
+        if known is not None and known[1] >= self.count_cap:  # counted at least as far as this cap needs
+            return known[0]
         # No ORDER BY and only the key: the subquery stops after cap + 1 matching rows.
         return queryset.order_by().values("pk")[: self.count_cap + 1].count()
 

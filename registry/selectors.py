@@ -173,7 +173,6 @@ class _HotReads:
             f" LEFT JOIN {t['u']} u ON u.id = v.created_by_id LEFT JOIN {t['f']} f ON f.version_id = v.id"
             " WHERE m.name = %s AND a.name = %s AND ({condition}) ORDER BY f.filename"
         )
-        self.owner = self.user
         # model_get: the model with select_related("owner", "team", "created_by", "updated_by").
         self.people = [("owner", Columns(User, "o")), ("team", Columns(Team, "t")), ("created_by", Columns(User, "c"))]
         self.people.append(("updated_by", Columns(User, "b")))
@@ -184,7 +183,7 @@ class _HotReads:
             " WHERE m.name = %s AND ({condition})"
         )
         self.model_row = (
-            f"SELECT {self.model.sql}, {self.owner.sql},"
+            f"SELECT {self.model.sql}, {self.user.sql},"
             f" ARRAY(SELECT ma.name FROM {t['a']} ma WHERE ma.model_id = m.id ORDER BY ma.name),"
             f" ARRAY(SELECT mv.id FROM {t['a']} ma JOIN {t['v']} mv ON mv.id = ma.version_id"
             "        WHERE ma.model_id = m.id ORDER BY ma.name),"
@@ -270,8 +269,8 @@ def model_detail(*, user, name: str) -> RegisteredModel:
     row = rows[0]
     model = hot.model.instance(row)
     at = hot.model.width
-    model._state.fields_cache["owner"] = hot.owner.instance(row, at)
-    names, version_ids, numbers = row[at + hot.owner.width :]
+    model._state.fields_cache["owner"] = hot.user.instance(row, at)
+    names, version_ids, numbers = row[at + hot.user.width :]
     aliases = [
         ModelAlias(name=alias, model=model, version=ModelVersion(id=version_id, model_id=model.pk, version=number))
         for alias, version_id, number in zip(names, version_ids, numbers, strict=True)
