@@ -131,6 +131,31 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "tampers_audit: the test breaks the audit chain on purpose")
 
 
+# Markers by cost, taken from the fixtures a test uses, so `pytest -m "not slow and not browser"` selects the
+# quick tests without anyone remembering to mark them. A test that is slow for another reason (over ~2 s)
+# carries `@pytest.mark.slow` itself.
+FIXTURE_MARKERS = {
+    "postgres": ("postgres",),
+    "redis_url": ("redis",),
+    "private_redis": ("redis", "slow"),
+    "celery_worker": ("postgres", "redis", "slow"),
+    "live_server": ("slow",),
+    "chromium": ("browser", "slow"),
+}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        used = set(getattr(item, "fixturenames", ()))
+        present = {mark.name for mark in item.iter_markers()}
+        for fixture, markers in FIXTURE_MARKERS.items():
+            if fixture in used:
+                for name in markers:
+                    if name not in present:
+                        item.add_marker(name)
+                        present.add(name)
+
+
 # --- Personas ---------------------------------------------------------------------------------------
 
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from registry.choices import TokenScope
-from registry.permissions import ACTION_SCOPE, Action
+from registry.permissions import Action
 
 PERSONAS = [
     "anonymous",
@@ -53,6 +53,24 @@ class TokenPersona:
     scopes: tuple[str, ...]
     other_model: bool = False
 
+
+# The scope each action needs, written out here rather than read from production's table, so that a wrong
+# mapping in registry/permissions.py fails the matrix instead of passing it.
+SCOPE_FOR_ACTION = {
+    Action.VIEW: "read",
+    Action.CHANGE: "write",
+    Action.DELETE: "write",
+    Action.UPLOAD: "write",
+    Action.SUBMIT: "write",
+    Action.MANAGE_ACCESS: "admin",
+}
+# What a token with these scopes may do: admin implies write and read; write and vote imply read.
+SCOPES_GRANTED = {
+    ("read",): {"read"},
+    ("write",): {"write", "read"},
+    ("admin",): {"admin", "write", "read"},
+    ("vote",): {"vote", "read"},
+}
 
 TOKEN_PERSONAS = {
     "read_token": TokenPersona((TokenScope.READ,)),
@@ -94,5 +112,5 @@ class Endpoint:
         if self.scope is not None:
             return self.scope
         if isinstance(self.action, Action):
-            return ACTION_SCOPE[self.action]
-        return TokenScope.READ if self.method == "get" else TokenScope.WRITE
+            return SCOPE_FOR_ACTION[self.action]
+        return "read" if self.method == "get" else "write"
