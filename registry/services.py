@@ -72,6 +72,8 @@ VERSION_METADATA_FIELDS = (
     "framework_version",
     "library_versions",
 )
+# Free text and labels: editable at every stage (audited), never bound by an approval.
+VERSION_COMMENTARY_FIELDS = ("description", "tags")
 MAX_TAGS = 100
 MAX_TAG_KEY = 250
 MAX_TAG_VALUE = 5000
@@ -493,7 +495,9 @@ def version_register(
 
 @transaction.atomic
 def version_update(*, actor, version: ModelVersion, data: Mapping[str, Any]) -> ModelVersion:
-    """Edit a version's metadata (only while in development) or its tags (at any time)."""
+    """Edit a version's metadata (only while in development), or its description and tags (at any time: they
+    are commentary, not facts an approval binds). A frozen version's governed fields may be sent unchanged
+    (a form posts them all); only a change is refused."""
     version = ModelVersion.objects.select_for_update().select_related("model").get(pk=version.pk)
     permissions.require(actor, Action.CHANGE, version)
     allowed = {*VERSION_METADATA_FIELDS, "tags", "metrics"}
@@ -501,13 +505,6 @@ def version_update(*, actor, version: ModelVersion, data: Mapping[str, Any]) -> 
     if unknown:
         raise InvalidInput(
             "These fields cannot be changed here.", fields={f: ["Not editable."] for f in sorted(unknown)}
-        )
-    touches_metadata = bool(set(data) & {*VERSION_METADATA_FIELDS, "metrics"})
-    if touches_metadata and version.metadata_frozen:
-        raise Conflict(
-            f"v{version.version} is in {version.get_stage_display().lower()}: its metadata is frozen once it leaves "
-            "development. Register a new version instead.",
-            code="version_frozen",
         )
     tracked = (*VERSION_METADATA_FIELDS, "tags")
     before = snapshot(version, tracked)
@@ -529,10 +526,18 @@ def version_update(*, actor, version: ModelVersion, data: Mapping[str, Any]) -> 
         clean_metrics = validate_metrics(data["metrics"])
         version.metrics.all().delete()
         Metric.objects.bulk_create(Metric(version=version, **row) for row in clean_metrics)
-        after["metrics"] = clean_metrics
+        after["metrics"] = sorted(clean_metrics, key=lambda m: (m["name"], m["dataset"], m["split"]))
     else:
         after["metrics"] = before["metrics"]
     changes = diff(before, after)
+    frozen = sorted(set(changes) - set(VERSION_COMMENTARY_FIELDS))
+    if frozen and version.metadata_frozen:
+        raise Conflict(
+            f"v{version.version} is in {version.get_stage_display().lower()}: its metadata is frozen once it leaves "
+            f"development ({', '.join(frozen)}). Only the description and tags can change. Register a new version "
+            "instead.",
+            code="version_frozen",
+        )
     if not changes:
         return version
     version.updated_at = timezone.now()

@@ -80,6 +80,7 @@ class PolicySerializer(serializers.ModelSerializer):
             "committees",
             "require_metadata",
             "require_assessment",
+            "require_files",
             "note",
         ]
         read_only_fields = ["id", "target_stage", "risk_tier"]
