@@ -13,7 +13,7 @@ from django.core.exceptions import PermissionDenied
 from django.test import Client
 
 from governance import services
-from governance.models import AuditEvent
+from governance.models import ApprovalPolicy, AuditEvent
 from registry import services as registry_services
 from registry.choices import ArtifactStatus, Stage
 from registry.exceptions import Conflict
@@ -285,3 +285,21 @@ def test_a_request_whose_file_turned_rejected_is_not_ready(owner, staged, review
     assert 'data-problem="artifact_not_valid"' in top and "model.safetensors is rejected" in top
     assert "Cast vote" in page, "reviewers can still vote"
     assert "Files valid" not in page
+
+
+def test_a_request_for_files_arbiter_does_not_hold_says_so(owner, administrator, model, committees):
+    """Where an administrator lifted the files precondition, the request page still says plainly that the
+    bytes a deployment would fetch are not under Arbiter's control."""
+    policy = ApprovalPolicy.objects.get(target_stage=Stage.PRODUCTION, risk_tier=model.risk_tier)
+    services.policy_update(actor=administrator, policy=policy, data={"require_files": False})
+    version = make_version(
+        owner, model, source="https://files.example.org/credit/model", training_data=["s3://lake/"], metrics=AUC
+    )
+    request = services.approval_request_submit(
+        actor=owner, version=version, target_stage=Stage.PRODUCTION, justification="Files live elsewhere."
+    )
+    page = signed_in(owner).get(request.get_absolute_url()).content.decode()
+    notice = page.split('id="bytes-not-held"')[1].split("</p>")[0]
+    assert "not under Arbiter's control" in notice and "never fetched" in notice
+    assert "https://files.example.org/credit/model" in notice
+    assert "cannot currently be promoted" not in page
