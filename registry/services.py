@@ -1183,6 +1183,8 @@ def version_import(*, version_id: int) -> ModelVersion | None:
         return None
     names = []
     try:
+        if not imports.is_importable(version.source):  # edited since registration: never fetch it
+            raise imports.ImportRefused(f"{version.source or 'The source'} is not under ARTIFACT_IMPORT_SOURCES.")
         for obj in imports.list_source(version.source):
             names.append(obj.filename)
             if Artifact.objects.filter(version=version, filename=obj.filename).exists():
