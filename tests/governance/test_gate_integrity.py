@@ -96,6 +96,10 @@ def test_hyperparameters_patched_through_the_v1_api_void_the_approval(owner, app
         format="json",
     )
     assert response.status_code == 200, response.content
+    detail = api.get(f"/api/v1/approval-requests/{request.pk}/").json()
+    assert detail["facts"]["hyperparameters"] == {} and detail["facts_digest"] == request.facts_digest
+    assert [p["code"] for p in detail["problems"]] == ["facts_changed"]
+    assert "Changed since submission: hyperparameters" in detail["problems"][0]["message"]
     assert_stale(owner, version, request, label="Hyperparameters", before="—", after="{&quot;max_depth&quot;: 9}")
 
 
