@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import boto3
 import pytest
+from django.test import Client
 from mlflow.exceptions import MlflowException
 
 from governance import services as governance_services
@@ -57,6 +58,12 @@ def mlflow_store(settings, monkeypatch):
     server.stop()
 
 
+def signed_in(user) -> Client:
+    browser = Client()
+    browser.force_login(user)
+    return browser
+
+
 def status_of(client, name: str, version: str = "1"):
     return client.get_model_version(name, version)
 
@@ -80,6 +87,9 @@ def test_files_under_an_allowed_source_are_imported_validated_and_bound_by_the_a
     imported = AuditEvent.objects.filter(action="artifact.imported", model_name="churn")
     assert sorted(e.changes["filename"] for e in imported) == sorted(FILES)
     assert AuditEvent.objects.get(action="version.imported").changes["import_status"]["after"] == "imported"
+
+    page = signed_in(owner).get("/models/churn/versions/1/").content.decode()
+    assert "Import of its files: imported. 3 files imported from" in page
 
     out = mlflow.artifacts.download_artifacts("models:/churn/1", dst_path=str(tmp_path / "out"))
     assert {p.name: p.read_bytes() for p in (tmp_path / "out").iterdir()} == FILES and out
@@ -126,6 +136,10 @@ def test_failed_imports_say_why_and_other_sources_are_never_fetched(
         assert opaque.version == number and opaque.status == "READY" and not opaque.status_message
         version = ModelVersion.objects.get(model__name="scorer", version=int(number))
         assert version.import_status == "" and not version.artifacts.exists(), "never fetched"
+    page = signed_in(owner).get("/models/scorer/versions/4/").content.decode()
+    assert "A reference only: Arbiter never fetched these bytes." in page
+    failed = signed_in(owner).get("/models/scorer/versions/1/").content.decode()
+    assert "Import of its files: failed. There are no files under" in failed
 
     settings.ARTIFACT_MAX_BYTES = 10
     with pytest.raises(MlflowException, match="FAILED_REGISTRATION") as too_big:
