@@ -3,8 +3,9 @@
 `version_transition` and `alias_set` are the one door through which every stage change and every move of
 the production alias passes, from the browser, the v1 API, the MLflow-compatible API, the admin and the
 management commands. Nothing reaches production without an approved, unexpired decision bound to the
-version's file digests and to the governed facts its reviewers judged (`gate.governed_facts`), except through `version_break_glass`, which an administrator must justify in
-writing and which is flagged in the audit trail.
+version's file digests and to the governed facts its reviewers judged (`gate.governed_facts`), except
+through `version_break_glass`, which an administrator must justify in writing and which is flagged in the
+audit trail.
 
 The risk-assessment services below follow the same rules: keyword-only, one transaction, permission
 through `registry.permissions`, exactly one audit event per state change.
