@@ -201,6 +201,19 @@ if STORAGE_URL:
             "querystring_expire": env.int("ARTIFACT_PRESIGNED_SECONDS", default=300),
         },
     }
+# Stores whose files Arbiter imports when a version's `source` lies under them (MLflow pipelines register by
+# source and upload nothing): comma-separated `s3://bucket/prefix/` entries. Empty: no source is ever fetched.
+AWS_S3_REGION_NAME = env("AWS_S3_REGION_NAME", default=None)
+ARTIFACT_IMPORT_SOURCES = []
+for _prefix in env.list("ARTIFACT_IMPORT_SOURCES", default=[]):
+    _parsed = urlparse(_prefix.strip())
+    if _parsed.scheme != "s3" or not _parsed.netloc:
+        raise ImproperlyConfigured(
+            f"ARTIFACT_IMPORT_SOURCES entries must look like s3://bucket/prefix/, not {_prefix!r}"
+        )
+    ARTIFACT_IMPORT_SOURCES.append(_prefix.strip().rstrip("/") + "/")
+ARTIFACT_IMPORT_ENDPOINT_URL = env("ARTIFACT_IMPORT_ENDPOINT_URL", default=env("AWS_S3_ENDPOINT_URL", default=""))
+
 STORAGES = {
     "default": _artifact_storage,
     "artifacts": _artifact_storage,

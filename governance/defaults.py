@@ -60,17 +60,19 @@ def ensure_defaults(*, group_model, committee_model, policy_model) -> None:
             },
         )
         by_slug[slug] = committee
+    # Migration 0004 runs this with a policy model from before `require_files` (added, and set for production,
+    # by migration 0009).
+    has_require_files = any(f.name == "require_files" for f in ApprovalPolicy._meta.get_fields())
     for (stage, tier), (allowed, slugs, assessment, note) in POLICIES.items():
-        policy, _ = ApprovalPolicy.objects.get_or_create(
-            target_stage=stage,
-            risk_tier=tier,
-            defaults={
-                "allowed": allowed,
-                "require_assessment": assessment,
-                "note": note,
-                "require_metadata": stage == "production",
-            },
-        )
+        defaults = {
+            "allowed": allowed,
+            "require_assessment": assessment,
+            "note": note,
+            "require_metadata": stage == "production",
+        }
+        if has_require_files:
+            defaults["require_files"] = stage == "production"
+        policy, _ = ApprovalPolicy.objects.get_or_create(target_stage=stage, risk_tier=tier, defaults=defaults)
         policy.committees.set([by_slug[slug] for slug in slugs])
 
 

@@ -90,7 +90,7 @@ class PolicyForm(BootstrapFormMixin, forms.ModelForm):
 
     class Meta:
         model = ApprovalPolicy
-        fields = ["allowed", "committees", "require_metadata", "require_assessment", "note"]
+        fields = ["allowed", "committees", "require_metadata", "require_assessment", "require_files", "note"]
 
 
 class BreakGlassForm(BootstrapFormMixin, forms.Form):

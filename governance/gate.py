@@ -2,7 +2,8 @@
 
 - Which policy applies to moving this version to that stage, and which committees must approve?
 - Which preconditions are missing (files not valid, documentation missing, no risk assessment)?
-- Is there an approval that authorises the move right now (approved, unexpired, same file digests)?
+- Is there an approval that authorises the move right now (approved, unexpired, same file digests, same
+  governed facts as when it was submitted)?
 
 `governance.services` asks these before every stage change and alias move; the pages ask them to show
 people what is missing, each item with a link to fix it.
@@ -10,6 +11,8 @@ people what is missing, each item with a link to fix it.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -20,7 +23,7 @@ from django.utils import timezone
 
 from governance.models import ApprovalPolicy, ApprovalRequest, Committee
 from governance.selectors import assessment_gate_check
-from registry.choices import ArtifactStatus, RiskTier, Stage
+from registry.choices import ArtifactStatus, ImportStatus, RiskTier, Stage
 from registry.models import ModelVersion
 
 FLAGGED_FILES_COMMITTEE = "model-review-committee"
@@ -98,6 +101,7 @@ def precondition_problems(version: ModelVersion, stage: str, policy: ApprovalPol
     version_link = reverse("registry:version-detail", kwargs={"name": model.name, "version": version.version})
     edit_version = reverse("registry:version-edit", kwargs={"name": model.name, "version": version.version})
     edit_model = reverse("registry:model-edit", kwargs={"name": model.name})
+    problems.extend(files_problems(version, policy))
     for artifact in version.artifacts.all():
         if artifact.status not in (ArtifactStatus.VALID, ArtifactStatus.NEEDS_REVIEW):
             problems.append(
@@ -121,6 +125,29 @@ def precondition_problems(version: ModelVersion, stage: str, policy: ApprovalPol
     return problems
 
 
+def files_problems(version: ModelVersion, policy: ApprovalPolicy | None) -> list[Problem]:
+    """A policy that requires files refuses a version Arbiter holds no files of: an approval would bind an
+    empty set of digests while the deployment fetches bytes Arbiter never saw. Files still being imported
+    from the version's source, or whose import failed, say so."""
+    if policy is None or not policy.require_files or version.artifacts.all():
+        return []
+    upload = reverse("registry:version-detail", kwargs={"name": version.model.name, "version": version.version})
+    upload += "#files-heading"
+    if version.import_status in (ImportStatus.PENDING, ImportStatus.IMPORTING):
+        return [Problem("files_importing", f"The files under {version.source} are still being imported.", upload)]
+    if version.import_status == ImportStatus.FAILED:
+        return [
+            Problem("import_failed", f"Importing the files from its source failed: {version.import_message}", upload)
+        ]
+    return [
+        Problem(
+            "missing_files",
+            "This version has no files registered in Arbiter; the policy requires them. Upload them.",
+            upload,
+        )
+    ]
+
+
 TRAILING_LINK = re.compile(r"\s*\((/[^)]*)\)\.?$")
 
 
@@ -142,18 +169,135 @@ def current_digests(version: ModelVersion) -> dict[str, str]:
     return {a.filename: a.sha256 for a in version.artifacts.all()}
 
 
+# The facts an approval binds besides the files: what the version is (source and run, hyperparameters,
+# training data, framework and library versions, metrics) and what the model is for. Descriptions and tags
+# are commentary and stay free.
+GOVERNED_VERSION_FIELDS = (
+    "source",
+    "run_id",
+    "run_link",
+    "hyperparameters",
+    "training_data",
+    "framework",
+    "framework_version",
+    "library_versions",
+)
+GOVERNED_MODEL_FIELDS = ("intended_use", "limitations", "out_of_scope_uses")
+FACT_LABELS = {
+    "source": "Source",
+    "run_id": "Run id",
+    "run_link": "Run link",
+    "hyperparameters": "Hyperparameters",
+    "training_data": "Training data",
+    "framework": "Framework",
+    "framework_version": "Framework version",
+    "library_versions": "Library versions",
+    "metrics": "Metrics",
+    "intended_use": "Intended use (model)",
+    "limitations": "Limitations (model)",
+    "out_of_scope_uses": "Out-of-scope uses (model)",
+}
+
+
+def governed_facts(version: ModelVersion) -> dict:
+    """The version's governed metadata and its model's documentation, as plain JSON values."""
+    facts = {name: getattr(version, name) for name in GOVERNED_VERSION_FIELDS}
+    facts["metrics"] = sorted(
+        ({"name": m.name, "value": m.value, "dataset": m.dataset, "split": m.split} for m in version.metrics.all()),
+        key=lambda m: (m["name"], m["dataset"], m["split"]),
+    )
+    facts.update({name: getattr(version.model, name) for name in GOVERNED_MODEL_FIELDS})
+    return facts
+
+
+def facts_digest(facts: dict) -> str:
+    """SHA-256 of the canonical JSON of `facts` (sorted keys, no whitespace, UTF-8)."""
+    canonical = json.dumps(facts, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def facts_changes(request: ApprovalRequest, version: ModelVersion | None = None) -> list[dict]:
+    """What changed in the governed facts since the request's round was submitted: one row per field with
+    its label, the submitted value and the current one. Empty when nothing changed."""
+    current = governed_facts(version or request.version)
+    if facts_digest(current) == request.facts_digest:
+        return []
+    return [
+        {
+            "field": name,
+            "label": FACT_LABELS.get(name, name),
+            "before": request.facts.get(name),
+            "after": value,
+            "before_text": fact_text(name, request.facts.get(name)),
+            "after_text": fact_text(name, value),
+        }
+        for name, value in current.items()
+        if request.facts.get(name) != value
+    ]
+
+
+def fact_text(name: str, value) -> str:
+    """A governed fact as one line of text for the diff: metrics as `name=value (dataset/split)`."""
+    if value in (None, "", [], {}):
+        return "—"
+    if name == "metrics":
+        return "; ".join(
+            f"{m['name']}={m['value']:g}"
+            + (f" ({'/'.join(p for p in (m['dataset'], m['split']) if p)})" if m["dataset"] or m["split"] else "")
+            for m in value
+        )
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, sort_keys=True, ensure_ascii=False)
+
+
+def request_problems(request: ApprovalRequest) -> list[Problem]:
+    """Why the request cannot currently lead to a promotion: the policy's preconditions on the version as it
+    is now, and any governed fact changed since submission (each with a link)."""
+    version = request.version
+    problems = precondition_problems(
+        version, request.target_stage, policy_for(version.model.risk_tier, request.target_stage)
+    )
+    changed = facts_changes(request, version)
+    if changed:
+        fields = ", ".join(row["label"].lower() for row in changed)
+        problems.append(
+            Problem(
+                "facts_changed",
+                f"Changed since submission: {fields}. Reviewers judged other values; resubmit or withdraw.",
+                request.get_absolute_url() + "#facts-changed",
+            )
+        )
+    return problems
+
+
 def valid_approval(version: ModelVersion, stage: str) -> ApprovalRequest | None:
     """The approval that authorises moving `version` to `stage` now: approved (or already used for a
-    promotion, which a rollback may reuse), not expired, and bound to the same file digests. An approval
-    for production also covers the step through staging."""
+    promotion, which a rollback may reuse), not expired, and bound to the same file digests and governed
+    facts. An approval for production also covers the step through staging."""
     now = timezone.now()
     stages = [stage, Stage.PRODUCTION] if stage == Stage.STAGING else [stage]
     candidates = ApprovalRequest.objects.filter(
         version=version, target_stage__in=stages, status__in=VALID_APPROVALS, valid_until__gt=now
     ).order_by("-decided_at")
     digests = current_digests(version)
+    facts = facts_digest(governed_facts(version))
     for request in candidates:
-        if request.artifact_digests == digests:
+        if request.artifact_digests == digests and request.facts_digest == facts:
+            return request
+    return None
+
+
+def stale_approval(version: ModelVersion, stage: str) -> ApprovalRequest | None:
+    """An approval that would authorise the move but for governed facts changed since it was submitted."""
+    now = timezone.now()
+    stages = [stage, Stage.PRODUCTION] if stage == Stage.STAGING else [stage]
+    digests = current_digests(version)
+    facts = facts_digest(governed_facts(version))
+    for request in ApprovalRequest.objects.filter(
+        version=version, target_stage__in=stages, status__in=VALID_APPROVALS, valid_until__gt=now
+    ).order_by("-decided_at"):
+        if request.artifact_digests == digests and request.facts_digest != facts:
             return request
     return None
 

@@ -159,6 +159,7 @@ class ApprovalPolicy(models.Model):
     committees = models.ManyToManyField(Committee, blank=True, related_name="policies")
     require_metadata = models.BooleanField(default=True, help_text="Intended use, limitations, data and metrics.")
     require_assessment = models.BooleanField(default=False, help_text="An approved, unexpired risk assessment.")
+    require_files = models.BooleanField(default=False, help_text="At least one file held (and validated) by Arbiter.")
     note = models.CharField(max_length=300, blank=True)
 
     audit_type = "policy"
@@ -175,7 +176,10 @@ class ApprovalRequest(models.Model):
     """A model owner's request to move a version to a stage, routed to the committees its policy names.
 
     At most one open request per version and stage (a partial unique index). An approval is bound to the
-    version's artifact digests at the time of the decision, and is valid for APPROVAL_VALID_DAYS.
+    version's artifact digests at the time of the decision, and to the governed facts reviewers judged (the
+    version's metadata and the model's documentation, `governance.gate.governed_facts`) as they were when
+    the round was submitted: `facts` keeps them for the diff, `facts_digest` is their canonical SHA-256. It
+    is valid for APPROVAL_VALID_DAYS.
     """
 
     version = models.ForeignKey("registry.ModelVersion", on_delete=models.CASCADE, related_name="approval_requests")
@@ -192,6 +196,8 @@ class ApprovalRequest(models.Model):
     valid_until = models.DateTimeField(null=True, blank=True)
     artifact_digests = models.JSONField(default=dict, blank=True)
     accepted_flagged = models.JSONField(default=dict, blank=True, help_text="needs_review files accepted: name→digest")
+    facts = models.JSONField(default=dict, blank=True, help_text="The governed metadata as submitted.")
+    facts_digest = models.CharField(max_length=64, blank=True)
     promoted_at = models.DateTimeField(null=True, blank=True)
 
     registered_model_path = "version__model"

@@ -3,8 +3,9 @@
 `version_transition` and `alias_set` are the one door through which every stage change and every move of
 the production alias passes, from the browser, the v1 API, the MLflow-compatible API, the admin and the
 management commands. Nothing reaches production without an approved, unexpired decision bound to the
-version's file digests, except through `version_break_glass`, which an administrator must justify in
-writing and which is flagged in the audit trail.
+version's file digests and to the governed facts its reviewers judged (`gate.governed_facts`), except
+through `version_break_glass`, which an administrator must justify in writing and which is flagged in the
+audit trail.
 
 The risk-assessment services below follow the same rules: keyword-only, one transaction, permission
 through `registry.permissions`, exactly one audit event per state change.
@@ -199,7 +200,7 @@ def committee_member_remove(*, actor, committee: Committee, user) -> None:
     )
 
 
-POLICY_FIELDS = ("allowed", "require_metadata", "require_assessment", "note")
+POLICY_FIELDS = ("allowed", "require_metadata", "require_assessment", "require_files", "note")
 
 
 @transaction.atomic
@@ -292,6 +293,7 @@ def approval_request_submit(*, actor, version: ModelVersion, target_stage: str, 
                 "independent members.",
                 code="quorum_impossible",
             )
+    facts = gate.governed_facts(version)
     try:
         with transaction.atomic():
             request = ApprovalRequest.objects.create(
@@ -304,7 +306,10 @@ def approval_request_submit(*, actor, version: ModelVersion, target_stage: str, 
                     "committees": [c.slug for c in plan.committees],
                     "require_metadata": plan.policy.require_metadata,
                     "require_assessment": plan.policy.require_assessment,
+                    "require_files": plan.policy.require_files,
                 },
+                facts=facts,
+                facts_digest=gate.facts_digest(facts),
             )
     except IntegrityError as exc:
         raise Conflict(
@@ -323,6 +328,7 @@ def approval_request_submit(*, actor, version: ModelVersion, target_stage: str, 
             "target_stage": target_stage,
             "committees": [c.slug for c in plan.committees],
             "justification": request.justification,
+            "facts_digest": request.facts_digest,
         },
     )
     members = (
@@ -458,11 +464,7 @@ def vote_cast(
         reason = "; ".join(f"{c.name}: {t.reason}" for c, t in rejected)
         _decide(request, status="rejected", reason=reason, actor=actor)
     elif all(t.outcome == Outcome.APPROVED for _, t in tallies):
-        problems = gate.precondition_problems(
-            request.version,
-            request.target_stage,
-            gate.policy_for(request.version.model.risk_tier, request.target_stage),
-        )
+        problems = gate.request_problems(request)
         if problems:
             _decide(
                 request,
@@ -493,11 +495,15 @@ def approval_request_resubmit(*, actor, request: ApprovalRequest, justification:
         "The request is still not ready",
     )
     before = request.round
+    before_digest = request.facts_digest
     request.round += 1
     request.status = "open"
     request.decided_at = None
     request.decision_reason = ""
     request.accepted_flagged = {}
+    # The new round judges the version as it is now.
+    request.facts = gate.governed_facts(request.version)
+    request.facts_digest = gate.facts_digest(request.facts)
     if justification.strip():
         request.justification = justification.strip()
     request.save()
@@ -505,7 +511,11 @@ def approval_request_resubmit(*, actor, request: ApprovalRequest, justification:
         actor=actor,
         action="approval.resubmitted",
         target=request,
-        changes={"round": {"before": before, "after": request.round}, "justification": request.justification},
+        changes={
+            "round": {"before": before, "after": request.round},
+            "justification": request.justification,
+            "facts_digest": {"before": before_digest, "after": request.facts_digest},
+        },
     )
     members = (
         User.objects.filter(committee_memberships__committee__in=request.committees.all())
@@ -581,6 +591,14 @@ def _gate_decision(*, actor, version: ModelVersion, stage: str) -> dict | None:
     plan = gate.route(version, stage)
     if plan.problems:
         raise PermissionDenied(" ".join(p.message for p in plan.problems))
+    missing_files = gate.files_problems(version, plan.policy)
+    if missing_files:
+        problem = missing_files[0]
+        raise Conflict(
+            f"v{version.version} cannot move to {stage}: {problem.message} ({problem.link})",
+            code=problem.code,
+            fields={"preconditions": [problem.message]},
+        )
     blocking = [
         a
         for a in version.artifacts.all()
@@ -596,6 +614,13 @@ def _gate_decision(*, actor, version: ModelVersion, stage: str) -> dict | None:
         return None
     approval = gate.valid_approval(version, stage)
     committees = " and ".join(c.name for c in plan.committees)
+    stale = gate.stale_approval(version, stage) if approval is None else None
+    if stale is not None:
+        fields = ", ".join(row["label"].lower() for row in gate.facts_changes(stale, version))
+        raise PermissionDenied(
+            f"v{version.version}'s governed metadata changed since request #{stale.pk} was submitted ({fields}): "
+            "the approval does not cover it. Submit it for approval again."
+        )
     if approval is None:
         raise PermissionDenied(
             f"v{version.version} needs an approval from {committees} to move to {stage}; none is valid for its "

@@ -117,11 +117,7 @@ def _vote_context(request, approval, form=None):
         for committee in my_committees
     ]
     votes = list(approval.votes.select_related("voter", "committee").order_by("-round", "cast_at"))
-    plan_problems = gate.precondition_problems(
-        approval.version,
-        approval.target_stage,
-        gate.policy_for(approval.version.model.risk_tier, approval.target_stage),
-    )
+    plan_problems = gate.request_problems(approval)
     return {
         "approval": approval,
         "version": approval.version,
@@ -132,6 +128,8 @@ def _vote_context(request, approval, form=None):
         "refusals": refusals,
         "votes": votes,
         "problems": plan_problems,
+        "blocked": bool(plan_problems) and approval.status in ("open", "changes_requested", "approved"),
+        "facts_changed": gate.facts_changes(approval),
         "can_submit": permissions.can(request.user, permissions.Action.SUBMIT, approval.version),
         "nav_section": "reviews",
     }

@@ -84,3 +84,14 @@ class ArtifactStatus(models.TextChoices):
     REJECTED = "rejected", "Rejected"
     ERROR = "error", "Error"
     CORRUPTED = "corrupted", "Corrupted"
+
+
+class ImportStatus(models.TextChoices):
+    """Bringing a version's files in from its `source` (an allowed ARTIFACT_IMPORT_SOURCES prefix). Blank: the
+    source is not imported (none, or an opaque reference outside the allow-list)."""
+
+    NONE = "", "Not imported"
+    PENDING = "pending", "Pending"
+    IMPORTING = "importing", "Importing"
+    IMPORTED = "imported", "Imported"
+    FAILED = "failed", "Failed"

@@ -17,6 +17,7 @@ from registry.choices import (
     ArtifactKind,
     ArtifactStatus,
     Framework,
+    ImportStatus,
     RiskTier,
     Stage,
     TaskType,
@@ -122,7 +123,8 @@ class ModelVersion(models.Model):
     """One numbered version of a model: what produced it, how it scores, and where it is in its lifecycle.
 
     Numbers are assigned by `services.version_register` under a lock on the model row; the unique constraint
-    is the backstop. Metadata is frozen once the version leaves development.
+    is the backstop. Metadata is frozen once the version leaves development, except the free-text
+    `description` (commentary, editable at any stage and audited).
     """
 
     model = models.ForeignKey(RegisteredModel, on_delete=models.CASCADE, related_name="versions")
@@ -139,6 +141,12 @@ class ModelVersion(models.Model):
     tags = models.JSONField(default=dict, blank=True)
     stage = models.CharField(max_length=20, choices=Stage.choices, default=Stage.DEVELOPMENT)
     stage_changed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Importing the files under `source` when it lies in an allowed store (registry.imports), moved forward
+    # only by conditional updates like an artifact's status.
+    import_status = models.CharField(max_length=20, choices=ImportStatus.choices, blank=True, editable=False)
+    import_message = models.TextField(blank=True, editable=False)
+    import_attempts = models.PositiveSmallIntegerField(default=0, editable=False)
+    import_changed_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+", editable=False
     )

@@ -133,6 +133,8 @@ RENDERED_VERSION_FIELDS = (
     "run_link",
     "tags",
     "stage",
+    "import_status",
+    "import_message",
     "created_by",
     "created_at",
     "updated_at",
@@ -154,7 +156,7 @@ class _HotReads:
         )
         self.alias_model = Columns(RegisteredModel, "m", ["name", "visibility", "owner", "team"])
         self.user = Columns(User, "u", [User.USERNAME_FIELD])
-        self.artifact = Columns(Artifact, "f", ["version", "filename", "size", "sha256", "status"])
+        self.artifact = Columns(Artifact, "f", ["version", "filename", "size", "sha256", "status", "findings"])
         t = {
             name: q(m._meta.db_table)
             for name, m in (

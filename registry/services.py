@@ -26,9 +26,9 @@ from django.utils.text import slugify
 from guardian.shortcuts import assign_perm, remove_perm
 
 from governance.audit import audit_record, diff, snapshot
-from registry import blobstore, permissions, uploads
+from registry import blobstore, imports, permissions, uploads
 from registry.authentication import TOKEN_PREFIX, hash_secret
-from registry.choices import ArtifactKind, ArtifactStatus, RiskTier, Stage, TokenScope
+from registry.choices import ArtifactKind, ArtifactStatus, ImportStatus, RiskTier, Stage, TokenScope
 from registry.exceptions import Conflict, InvalidInput, NotFound
 from registry.models import (
     ApiToken,
@@ -72,6 +72,8 @@ VERSION_METADATA_FIELDS = (
     "framework_version",
     "library_versions",
 )
+# Free text and labels: editable at every stage (audited), never bound by an approval.
+VERSION_COMMENTARY_FIELDS = ("description", "tags")
 MAX_TAGS = 100
 MAX_TAG_KEY = 250
 MAX_TAG_VALUE = 5000
@@ -445,7 +447,9 @@ def version_register(
     metrics: list[Mapping[str, Any]] | None = None,
 ) -> ModelVersion:
     """Register the next version of a model. Numbers are 1, 2, 3... per model, assigned under a row lock on
-    the model so concurrent registrations never collide, skip or reuse a number (the counter only grows)."""
+    the model so concurrent registrations never collide, skip or reuse a number (the counter only grows).
+    A `source` under an allowed ARTIFACT_IMPORT_SOURCES prefix has its files imported by a worker once the
+    version is committed (`version_import`); any other source stays an opaque reference, never fetched."""
     permissions.require(actor, Action.CHANGE, model)
     clean_metrics = validate_metrics(metrics)
     version = ModelVersion(
@@ -483,17 +487,23 @@ def version_register(
     model.latest_stage, model.updated_at = Stage.DEVELOPMENT, now
     version.model = model
     version.version = number
+    if imports.is_importable(version.source):
+        version.import_status, version.import_changed_at = ImportStatus.PENDING, now
     version.save()
     Metric.objects.bulk_create(Metric(version=version, **row) for row in clean_metrics)
-    after = snapshot(version, ("version", *VERSION_METADATA_FIELDS, "tags", "stage"))
+    after = snapshot(version, ("version", *VERSION_METADATA_FIELDS, "tags", "stage", "import_status"))
     after["metrics"] = clean_metrics
     audit_record(actor=actor, action="version.created", target=version, changes=diff({}, after))
+    if version.import_status:
+        transaction.on_commit(lambda: enqueue_import(version.pk))
     return version
 
 
 @transaction.atomic
 def version_update(*, actor, version: ModelVersion, data: Mapping[str, Any]) -> ModelVersion:
-    """Edit a version's metadata (only while in development) or its tags (at any time)."""
+    """Edit a version's metadata (only while in development), or its description and tags (at any time: they
+    are commentary, not facts an approval binds). A frozen version's governed fields may be sent unchanged
+    (a form posts them all); only a change is refused."""
     version = ModelVersion.objects.select_for_update().select_related("model").get(pk=version.pk)
     permissions.require(actor, Action.CHANGE, version)
     allowed = {*VERSION_METADATA_FIELDS, "tags", "metrics"}
@@ -501,13 +511,6 @@ def version_update(*, actor, version: ModelVersion, data: Mapping[str, Any]) -> 
     if unknown:
         raise InvalidInput(
             "These fields cannot be changed here.", fields={f: ["Not editable."] for f in sorted(unknown)}
-        )
-    touches_metadata = bool(set(data) & {*VERSION_METADATA_FIELDS, "metrics"})
-    if touches_metadata and version.metadata_frozen:
-        raise Conflict(
-            f"v{version.version} is in {version.get_stage_display().lower()}: its metadata is frozen once it leaves "
-            "development. Register a new version instead.",
-            code="version_frozen",
         )
     tracked = (*VERSION_METADATA_FIELDS, "tags")
     before = snapshot(version, tracked)
@@ -529,10 +532,18 @@ def version_update(*, actor, version: ModelVersion, data: Mapping[str, Any]) -> 
         clean_metrics = validate_metrics(data["metrics"])
         version.metrics.all().delete()
         Metric.objects.bulk_create(Metric(version=version, **row) for row in clean_metrics)
-        after["metrics"] = clean_metrics
+        after["metrics"] = sorted(clean_metrics, key=lambda m: (m["name"], m["dataset"], m["split"]))
     else:
         after["metrics"] = before["metrics"]
     changes = diff(before, after)
+    frozen = sorted(set(changes) - set(VERSION_COMMENTARY_FIELDS))
+    if frozen and version.metadata_frozen:
+        raise Conflict(
+            f"v{version.version} is in {version.get_stage_display().lower()}: its metadata is frozen once it leaves "
+            f"development ({', '.join(frozen)}). Only the description and tags can change. Register a new version "
+            "instead.",
+            code="version_frozen",
+        )
     if not changes:
         return version
     version.updated_at = timezone.now()
@@ -1071,7 +1082,8 @@ def artifact_validate(*, artifact_id: int) -> Artifact | None:
 
 def artifacts_requeue_stale(*, pending_for: int | None = None, validating_for: int | None = None) -> list[int]:
     """Enqueue again the artifacts left pending (broker was down) or stuck validating (worker died and the
-    message was lost). Returns their ids. Attempts are bounded by the claim, so this never loops."""
+    message was lost), and source imports left the same way. Returns the artifact ids. Attempts are bounded
+    by the claims, so this never loops."""
     now = timezone.now()
     pending_cut = now - timedelta(
         seconds=settings.ARTIFACT_REQUEUE_AFTER_SECONDS if pending_for is None else pending_for
@@ -1086,7 +1098,126 @@ def artifacts_requeue_stale(*, pending_for: int | None = None, validating_for: i
     ids = list(stale[:1000])
     for artifact_id in ids:
         enqueue_validation(artifact_id)
+    stale_imports = ModelVersion.objects.filter(
+        Q(import_status=ImportStatus.PENDING, import_changed_at__lte=pending_cut)
+        | Q(import_status=ImportStatus.IMPORTING, import_changed_at__lte=validating_cut)
+    ).values_list("pk", flat=True)
+    for version_id in stale_imports[:1000]:
+        enqueue_import(version_id)
     return ids
+
+
+def enqueue_import(version_id: int) -> bool:
+    """Hand a version's source import to the workers; if the broker is unreachable it stays pending for the
+    periodic sweep."""
+    from registry.tasks import import_version_files
+
+    try:
+        import_version_files.apply_async((version_id,), retry=False)
+    except Exception:  # noqa: BLE001  (any broker failure: the sweep will retry)
+        logger.warning("could not enqueue the import of version %s; it stays pending for the sweep", version_id)
+        return False
+    return True
+
+
+def _import_finish(version: ModelVersion, status: str, message: str, *, files: list[str]) -> ModelVersion | None:
+    now = timezone.now()
+    with transaction.atomic():
+        updated = ModelVersion.objects.filter(pk=version.pk, import_status=ImportStatus.IMPORTING).update(
+            import_status=status, import_message=message, import_changed_at=now
+        )
+        if not updated:
+            return None
+        audit_record(
+            actor=None,
+            action="version.imported",
+            target=version,
+            changes={
+                "import_status": {"before": ImportStatus.IMPORTING, "after": status},
+                "source": version.source,
+                "files": files,
+                "message": message,
+            },
+        )
+    version.refresh_from_db()
+    return version
+
+
+def _claim_for_import(version_id: int) -> ModelVersion | None:
+    """Move a version's import to `importing` with one conditional UPDATE; None if there is nothing to import
+    or another delivery finished it. Ends in `failed` instead of retrying an import that keeps dying."""
+    now = timezone.now()
+    claimable = ModelVersion.objects.filter(
+        pk=version_id, import_status__in=[ImportStatus.PENDING, ImportStatus.IMPORTING]
+    )
+    exhausted = claimable.filter(import_attempts__gte=settings.ARTIFACT_MAX_ATTEMPTS)
+    message = f"The import did not finish after {settings.ARTIFACT_MAX_ATTEMPTS} attempts; see the worker logs."
+    with transaction.atomic():
+        if exhausted.update(import_status=ImportStatus.FAILED, import_message=message, import_changed_at=now):
+            version = ModelVersion.objects.select_related("model").get(pk=version_id)
+            audit_record(
+                actor=None,
+                action="version.imported",
+                target=version,
+                changes={
+                    "import_status": {"before": ImportStatus.IMPORTING, "after": ImportStatus.FAILED},
+                    "message": message,
+                },
+            )
+            return None
+    if not claimable.update(
+        import_status=ImportStatus.IMPORTING, import_attempts=F("import_attempts") + 1, import_changed_at=now
+    ):
+        return None
+    return ModelVersion.objects.select_related("model").get(pk=version_id)
+
+
+def version_import(*, version_id: int) -> ModelVersion | None:
+    """Import the files under a version's allowed `source`: each object streamed to a temporary file
+    (size-capped), stored as a pending artifact (event `artifact.imported`) and validated like an upload;
+    then the import's outcome (event `version.imported`). Idempotent: a file already imported is skipped,
+    and a second delivery finds the import claimed or finished. Storage errors propagate for the task to
+    retry; a refusal (no files, too large, access denied) fails the import with the reason."""
+    version = _claim_for_import(version_id)
+    if version is None:
+        return None
+    names = []
+    try:
+        if not imports.is_importable(version.source):  # edited since registration: never fetch it
+            raise imports.ImportRefused(f"{version.source or 'The source'} is not under ARTIFACT_IMPORT_SOURCES.")
+        for obj in imports.list_source(version.source):
+            names.append(obj.filename)
+            if Artifact.objects.filter(version=version, filename=obj.filename).exists():
+                continue
+            with imports.download(version.source, obj) as temporary:
+                _import_artifact(version, temporary, obj.filename)
+    except imports.ImportRefused as exc:
+        return _import_finish(version, ImportStatus.FAILED, str(exc), files=names)
+    return _import_finish(
+        version, ImportStatus.IMPORTED, f"{len(names)} files imported from {version.source}.", files=names
+    )
+
+
+def _import_artifact(version: ModelVersion, temporary, filename: str) -> None:
+    size = temporary.size
+    key = blobstore.save_upload(temporary)
+    try:
+        with transaction.atomic():
+            artifact = Artifact.objects.create(
+                version=version, filename=filename, size=size, storage_key=key, uploaded_by=None
+            )
+            audit_record(
+                actor=None,
+                action="artifact.imported",
+                target=artifact,
+                changes={"filename": filename, "size": size, "source": version.source},
+            )
+            transaction.on_commit(lambda: enqueue_validation(artifact.pk))
+    except IntegrityError:
+        blobstore.delete(key)  # another delivery imported it meanwhile
+    except BaseException:
+        blobstore.delete(key)
+        raise
 
 
 def artifact_verify(*, artifact: Artifact) -> Artifact:

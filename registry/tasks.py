@@ -1,7 +1,8 @@
 """Celery tasks for artifacts: thin wrappers that fetch by id and call a service.
 
-`validate_artifact` is safe to deliver twice (the service claims the artifact with a conditional update)
-and survives a worker dying mid-run (acks_late + reject_on_worker_lost: the message is redelivered).
+`validate_artifact` and `import_version_files` are safe to deliver twice (the services claim the artifact or the
+version with a conditional update) and survive a worker dying mid-run (acks_late + reject_on_worker_lost: the
+message is redelivered).
 Storage errors are retried with exponential backoff; the attempt counter in the database stops a file
 that keeps crashing workers from looping forever.
 """
@@ -44,3 +45,18 @@ def scrub_artifacts() -> int:
         if services.artifact_verify(artifact=artifact).status == ArtifactStatus.CORRUPTED:
             corrupted += 1
     return corrupted
+
+
+@shared_task(
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=(OSError, BotoCoreError, ClientError),
+    retry_backoff=5,
+    retry_backoff_max=300,
+    retry_jitter=True,
+    max_retries=5,
+)
+def import_version_files(version_id: int) -> str | None:
+    """Import the files under a version's allowed source (safe to deliver twice, like `validate_artifact`)."""
+    version = services.version_import(version_id=version_id)
+    return version.import_status if version else None

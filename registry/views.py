@@ -258,7 +258,7 @@ def version_edit(request, name, version):
     form = VersionForm(request.POST or None, initial=initial)
     if found.metadata_frozen:
         for field in form.fields:
-            if field != "tags":
+            if field not in services.VERSION_COMMENTARY_FIELDS:
                 form.fields[field].disabled = True
     if request.method == "POST" and form.is_valid():
         data = {k: v for k, v in form.cleaned_data.items() if not form.fields[k].disabled}

@@ -7,9 +7,11 @@ import itertools
 import factory
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.core.files.uploadedfile import SimpleUploadedFile
 
 from registry import services
-from registry.models import ModelVersion, RegisteredModel
+from registry.models import Artifact, ModelVersion, RegisteredModel
+from tests.artifact_files import safetensors_bytes
 
 User = get_user_model()
 PASSWORD = "correct-horse-battery"
@@ -39,6 +41,18 @@ def make_model(actor, *, name: str | None = None, title: str | None = None, **fi
     return services.model_create(actor=actor, name=name, title=title or name.replace("-", " ").title(), **fields)
 
 
-def make_version(actor, model: RegisteredModel, **fields) -> ModelVersion:
+def make_version(actor, model: RegisteredModel, *, files: bool = False, **fields) -> ModelVersion:
+    """A registered version; `files=True` also gives it a valid file (production policies require one)."""
     fields.setdefault("metrics", [{"name": "accuracy", "value": 0.9, "dataset": "holdout", "split": "test"}])
-    return services.version_register(actor=actor, model=model, **fields)
+    version = services.version_register(actor=actor, model=model, **fields)
+    if files:
+        add_valid_file(actor, version)
+    return version
+
+
+def add_valid_file(actor, version: ModelVersion, filename: str = "model.safetensors") -> Artifact:
+    """Upload a small safetensors file to a version in development and validate it, as the worker would:
+    production policies require files held by Arbiter."""
+    upload = SimpleUploadedFile(filename, safetensors_bytes())
+    artifact = services.artifact_upload(actor=actor, version=version, uploaded_file=upload, filename=filename)
+    return services.artifact_validate(artifact_id=artifact.pk)

@@ -19,7 +19,7 @@ from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from governance import selectors, services
+from governance import gate, selectors, services
 from governance.models import ApprovalPolicy, ApprovalRequest, Committee
 from registry import permissions
 from registry import selectors as registry_selectors
@@ -80,6 +80,7 @@ class PolicySerializer(serializers.ModelSerializer):
             "committees",
             "require_metadata",
             "require_assessment",
+            "require_files",
             "note",
         ]
         read_only_fields = ["id", "target_stage", "risk_tier"]
@@ -104,6 +105,12 @@ class VoteOutput(serializers.Serializer):
     cast_at = serializers.DateTimeField()
 
 
+class ProblemOutput(serializers.Serializer):
+    code = serializers.CharField()
+    message = serializers.CharField()
+    link = serializers.CharField()
+
+
 class ApprovalRequestOutput(serializers.ModelSerializer):
     model = serializers.CharField(source="version.model.name")
     version = serializers.IntegerField(source="version.version")
@@ -111,6 +118,10 @@ class ApprovalRequestOutput(serializers.ModelSerializer):
     submitted_by = serializers.CharField(source="submitted_by.username")
     tallies = serializers.SerializerMethodField()
     votes = VoteOutput(many=True, read_only=True)
+    problems = serializers.SerializerMethodField(
+        help_text="Why the request cannot currently lead to a promotion (empty in lists): failed preconditions, "
+        "and `facts_changed` when governed metadata changed since submission."
+    )
 
     class Meta:
         model = ApprovalRequest
@@ -129,10 +140,13 @@ class ApprovalRequestOutput(serializers.ModelSerializer):
             "decision_reason",
             "valid_until",
             "artifact_digests",
+            "facts",
+            "facts_digest",
             "accepted_flagged",
             "promoted_at",
             "tallies",
             "votes",
+            "problems",
         ]
         read_only_fields = fields
 
@@ -151,6 +165,12 @@ class ApprovalRequestOutput(serializers.ModelSerializer):
             }
             for c, t in services.request_tallies(obj)
         ]
+
+    @extend_schema_field(ProblemOutput(many=True))
+    def get_problems(self, obj):
+        if self.context.get("list"):
+            return []
+        return [problem.as_dict() for problem in gate.request_problems(obj)]
 
 
 class ApprovalRequestInput(serializers.Serializer):

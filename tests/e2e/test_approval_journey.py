@@ -29,6 +29,7 @@ def test_owner_submits_reviewers_approve_owner_promotes(browser_session, owner, 
         model,
         training_data=["s3://lake/churn/2026-11/"],
         metrics=[{"name": "auc", "value": 0.87, "split": "test"}],
+        files=True,
     )
     services.version_transition(actor=owner, version=version, stage=Stage.STAGING)
     mrc = Committee.objects.get(slug="model-review-committee")

@@ -67,8 +67,8 @@ def model(owner, team_alpha):
 
 @pytest.fixture
 def staged(owner, model):
-    """Version 1, documented, in staging."""
-    version = make_version(owner, model, training_data=["s3://lake/credit/2026-10/"])
+    """Version 1, documented, with a valid file, in staging."""
+    version = make_version(owner, model, training_data=["s3://lake/credit/2026-10/"], files=True)
     return services.version_transition(actor=owner, version=version, stage=Stage.STAGING)
 
 

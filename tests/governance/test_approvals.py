@@ -59,7 +59,7 @@ def test_quorum_in_every_committee_approves_and_binds_the_digests(owner, staged,
     request.refresh_from_db()
     assert request.status == "approved"
     assert request.valid_until > timezone.now() + timedelta(days=29)
-    assert request.artifact_digests == {}
+    assert request.artifact_digests == {"model.safetensors": staged.artifacts.get().sha256}
     assert AuditEvent.objects.filter(action="approval.decided").count() == 1
 
 
@@ -208,7 +208,7 @@ def test_promotion_with_an_approval_archives_the_previous_production_version(
     assert ApprovalRequest.objects.get().status == "promoted"
 
     v2 = services.version_transition(
-        actor=owner, version=make_version(owner, model, training_data=["s3://y"]), stage=Stage.STAGING
+        actor=owner, version=make_version(owner, model, training_data=["s3://y"], files=True), stage=Stage.STAGING
     )
     approve_all(submit(owner, v2), reviewers, risk_officer, committees)
     services.version_transition(actor=owner, version=v2, stage=Stage.PRODUCTION)
@@ -224,7 +224,7 @@ def test_rollback_puts_the_previous_version_back_without_new_approval(
     approve_all(submit(owner, staged), reviewers, risk_officer, committees)
     services.version_transition(actor=owner, version=staged, stage=Stage.PRODUCTION)
     v2 = services.version_transition(
-        actor=owner, version=make_version(owner, model, training_data=["s3://y"]), stage=Stage.STAGING
+        actor=owner, version=make_version(owner, model, training_data=["s3://y"], files=True), stage=Stage.STAGING
     )
     approve_all(submit(owner, v2), reviewers, risk_officer, committees)
     services.version_transition(actor=owner, version=v2, stage=Stage.PRODUCTION)
@@ -243,7 +243,7 @@ def test_rollback_needs_a_new_approval_once_the_old_one_expired(
     approve_all(submit(owner, staged), reviewers, risk_officer, committees)
     services.version_transition(actor=owner, version=staged, stage=Stage.PRODUCTION)
     v2 = services.version_transition(
-        actor=owner, version=make_version(owner, model, training_data=["s3://y"]), stage=Stage.STAGING
+        actor=owner, version=make_version(owner, model, training_data=["s3://y"], files=True), stage=Stage.STAGING
     )
     approve_all(submit(owner, v2), reviewers, risk_officer, committees)
     services.version_transition(actor=owner, version=v2, stage=Stage.PRODUCTION)
@@ -359,7 +359,7 @@ def test_break_glass_needs_an_administrator_and_a_written_reason(owner, staged, 
 def test_reviewers_see_restricted_models_routed_to_them(owner, team_alpha, reviewers, committees):
     model = governed_model(owner, team_alpha, name="secret-model", visibility=Visibility.RESTRICTED)
     version = services.version_transition(
-        actor=owner, version=make_version(owner, model, training_data=["s3://x"]), stage=Stage.STAGING
+        actor=owner, version=make_version(owner, model, training_data=["s3://x"], files=True), stage=Stage.STAGING
     )
     assert not permissions.can(reviewers[0], permissions.Action.VIEW, model)
     submit(owner, version)
@@ -376,7 +376,7 @@ def test_simultaneous_final_votes_produce_one_decision(
 ):
     model = governed_model(owner, team_alpha, name="raced")
     version = services.version_transition(
-        actor=owner, version=make_version(owner, model, training_data=["s3://x"]), stage=Stage.STAGING
+        actor=owner, version=make_version(owner, model, training_data=["s3://x"], files=True), stage=Stage.STAGING
     )
     request = submit(owner, version)
     services.vote_cast(actor=risk_officer, request=request, committee=committees["rnc"], decision="approve")

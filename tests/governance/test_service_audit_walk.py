@@ -37,7 +37,7 @@ TEMPLATE_DEF = {
 
 
 def _v2(w, stage=Stage.STAGING):
-    version = make_version(w.owner, w.model, training_data=["s3://y"])
+    version = make_version(w.owner, w.model, training_data=["s3://y"], files=True)
     return (
         gov.version_transition(actor=w.owner, version=version, stage=stage) if stage != Stage.DEVELOPMENT else version
     )
@@ -218,6 +218,16 @@ TABLE = {
     "enqueue_validation": (
         NO_EVENT,  # hands an artifact id to Celery; nothing changes in the registry
         lambda w: (lambda a: lambda: reg.enqueue_validation(a.pk))(_artifact(w)),
+    ),
+    "enqueue_import": (
+        NO_EVENT,  # hands a version id to Celery; the import it triggers records its own events
+        lambda w: lambda: reg.enqueue_import(w.dev.pk),
+    ),
+    "version_import": (
+        # Nothing to import: the version's source is not under ARTIFACT_IMPORT_SOURCES. An import writes
+        # `artifact.imported` per file and `version.imported` (tests/mlflow/test_source_import.py).
+        NO_EVENT,
+        lambda w: lambda: reg.version_import(version_id=w.dev.pk),
     ),
     "direct_grants": (NO_EVENT, lambda w: lambda: reg.direct_grants(w.model, w.owner)),  # a read
     "transition_refusal": (NO_EVENT, lambda w: lambda: reg.transition_refusal("staging", "production")),  # pure

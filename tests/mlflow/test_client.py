@@ -13,7 +13,7 @@ from registry.choices import ArtifactStatus, RiskTier, Stage
 from registry.models import Artifact, ModelVersion, RegisteredModel
 from registry.permissions import Role
 from tests.artifact_files import safetensors_bytes
-from tests.factories import make_user
+from tests.factories import add_valid_file, make_user
 
 pytestmark = pytest.mark.postgres
 
@@ -144,7 +144,7 @@ def test_errors_surface_as_mlflow_exceptions_with_their_codes(client, owner, out
 
 
 def _ready_for_production(owner, model_name: str, version: str):
-    """Minimal risk (one peer reviewer decides), documented, with metrics and training data."""
+    """Minimal risk (one peer reviewer decides), documented, with metrics, training data and a valid file."""
     model = RegisteredModel.objects.get(name=model_name)
     services.model_update(actor=owner, model=model, data={"intended_use": "Ranking.", "limitations": "Small data."})
     services.model_risk_tier_set(actor=None, model=model, tier=RiskTier.MINIMAL)
@@ -154,6 +154,7 @@ def _ready_for_production(owner, model_name: str, version: str):
         version=target,
         data={"training_data": ["s3://lake/ranker/"], "metrics": [{"name": "auc", "value": 0.91}]},
     )
+    add_valid_file(owner, target)
     return model, target
 
 

@@ -10,13 +10,15 @@ from governance.models import ApprovalPolicy, ApprovalRequest, Committee
 from registry import services as registry_services
 from registry.choices import RiskTier, Stage
 from registry.permissions import Action
+from tests.factories import add_valid_file
 from tests.permission_matrix import MODEL_ACTORS, SEES_RESTRICTED, Endpoint
 
 MANAGERS = {"administrator", "risk_officer"}
 
 
 def _ready(ctx: dict, visibility: str):
-    """Version 1 documented, minimal risk, in staging; the reviewer persona on the Peer Review committee.
+    """Version 1 documented, minimal risk, with a valid file, in staging; the reviewer persona on the Peer
+    Review committee.
     Idempotent: several rows of one test may ask for it."""
     model = type(ctx["models"][visibility]).objects.get(pk=ctx["models"][visibility].pk)
     version = model.versions.get(version=1)
@@ -31,6 +33,8 @@ def _ready(ctx: dict, visibility: str):
         registry_services.model_risk_tier_set(actor=None, model=model, tier=RiskTier.MINIMAL)
     if version.stage == Stage.DEVELOPMENT:
         registry_services.version_update(actor=model.owner, version=version, data={"training_data": ["s3://d"]})
+        if not version.artifacts.exists():
+            add_valid_file(model.owner, version)
         version = services.version_transition(actor=model.owner, version=version, stage=Stage.STAGING)
     return model, version
 
@@ -96,6 +100,7 @@ def two_promotions(ctx: dict, visibility: str, user) -> dict:
         second = registry_services.version_register(
             actor=model.owner, model=model, training_data=["s3://d2"], metrics=[{"name": "auc", "value": 0.9}]
         )
+        add_valid_file(model.owner, second)
         second = services.version_transition(actor=model.owner, version=second, stage=Stage.STAGING)
         _approve(model, second, ctx)
         services.version_transition(actor=model.owner, version=second, stage=Stage.PRODUCTION)

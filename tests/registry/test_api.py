@@ -72,9 +72,11 @@ def test_frozen_version_update_is_refused_with_409(api, owner, owner_token):
     version = make_version(owner, model)
     services.version_stage_apply(actor=owner, version=version, stage=Stage.STAGING)
     api.credentials(**bearer(owner_token))
-    response = api.patch("/api/v1/models/frozen/versions/1/", {"description": "new"}, format="json")
+    response = api.patch("/api/v1/models/frozen/versions/1/", {"run_id": "other"}, format="json")
     assert response.status_code == 409
     assert response.json()["error"]["code"] == "version_frozen"
+    described = api.patch("/api/v1/models/frozen/versions/1/", {"description": "new"}, format="json")
+    assert described.status_code == 200 and described.json()["description"] == "new"
     tags = api.patch("/api/v1/models/frozen/versions/1/", {"tags": {"region": "eu"}}, format="json")
     assert tags.status_code == 200 and tags.json()["tags"] == {"region": "eu"}
 

@@ -140,12 +140,15 @@ def test_metadata_is_frozen_once_a_version_leaves_development(owner):
     version = make_version(owner, model)
     services.version_stage_apply(actor=owner, version=version, stage=Stage.STAGING)
     with pytest.raises(Conflict) as exc:
-        services.version_update(actor=owner, version=version, data={"description": "changed"})
+        services.version_update(actor=owner, version=version, data={"source": "git+https://x/y@2"})
     assert exc.value.code == "version_frozen"
-    assert "frozen" in exc.value.message
-    services.version_update(actor=owner, version=version, data={"tags": {"deployed": "eu-west"}})
+    assert "frozen" in exc.value.message and "(source)" in exc.value.message
+    services.version_update(
+        actor=owner, version=version, data={"tags": {"deployed": "eu-west"}, "description": "Commentary."}
+    )
     version.refresh_from_db()
-    assert version.tags == {"deployed": "eu-west"} and version.description == ""
+    assert version.tags == {"deployed": "eu-west"} and version.description == "Commentary."
+    assert version.source == ""
 
 
 def test_stage_transitions_follow_the_lifecycle(owner):

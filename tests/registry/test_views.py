@@ -124,14 +124,17 @@ def test_version_pages_and_forms(browser, owner):
     assert model.versions.count() == 1
 
 
-def test_frozen_version_edit_form_only_changes_tags(browser, owner):
+def test_frozen_version_edit_form_only_changes_description_and_tags(browser, owner):
     model = make_model(owner, name="m")
-    version = make_version(owner, model, description="original")
+    version = make_version(owner, model, description="original", source="git+https://x/y@1")
     services.version_stage_apply(actor=owner, version=version, stage=Stage.STAGING)
-    response = browser.post("/models/m/versions/1/edit/", {"description": "changed", "tags": "region=eu"})
+    response = browser.post(
+        "/models/m/versions/1/edit/", {"description": "changed", "tags": "region=eu", "source": "s3://elsewhere/"}
+    )
     assert response.status_code == 302
     version.refresh_from_db()
-    assert version.description == "original" and version.tags == {"region": "eu"}
+    assert version.description == "changed" and version.tags == {"region": "eu"}
+    assert version.source == "git+https://x/y@1", "governed fields are disabled once frozen"
 
 
 def test_stage_change_from_the_version_page(browser, owner):

@@ -6,12 +6,14 @@ Everything is created through the services, so the demo's audit trail is real an
 
 from __future__ import annotations
 
+import json
 import os
 import random
 from datetime import timedelta
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.test import override_settings
@@ -22,7 +24,7 @@ from governance import selectors as governance_selectors
 from governance import services as governance_services
 from governance.models import Assessment, Committee
 from registry import services
-from registry.choices import Stage, Visibility
+from registry.choices import ArtifactKind, Stage, Visibility
 from registry.models import RegisteredModel, Team
 from registry.permissions import Role
 
@@ -349,6 +351,7 @@ class Command(BaseCommand):
         owner = version.model.owner
         if total == 1:
             return
+        self._add_config(version)
         version = governance_services.version_transition(actor=owner, version=version, stage=Stage.STAGING)
         route = gate.route(version, Stage.PRODUCTION)
         if not route.allowed:
@@ -374,6 +377,19 @@ class Command(BaseCommand):
         governance_services.version_transition(
             actor=owner, version=version, stage=Stage.PRODUCTION, justification=f"Approved by request #{request.pk}"
         )
+
+    def _add_config(self, version) -> None:
+        """A small configuration file, validated at once: production approvals bind the digests of files
+        Arbiter holds, and refuse a version without any."""
+        data = json.dumps({"framework": version.framework, "hyperparameters": version.hyperparameters}, indent=2)
+        artifact = services.artifact_upload(
+            actor=version.model.owner,
+            version=version,
+            uploaded_file=SimpleUploadedFile("config.json", data.encode(), content_type="application/json"),
+            filename="config.json",
+            kind=ArtifactKind.CONFIG,
+        )
+        services.artifact_validate(artifact_id=artifact.pk)
 
     def _classify(self, model, tier: str) -> None:
         """The model's risk tier comes from an approved EU AI Act assessment, as in production: its owner

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from registry.choices import Stage
+from registry.choices import ArtifactStatus, ImportStatus, Stage
 from registry.models import ModelVersion, RegisteredModel
 
 STAGE_TO_MLFLOW = {
@@ -26,10 +26,34 @@ def tag_list(tags: dict[str, str]) -> list[dict[str, str]]:
     return [{"key": key, "value": value} for key, value in tags.items()]
 
 
+FAILED_FILES = (ArtifactStatus.REJECTED, ArtifactStatus.ERROR, ArtifactStatus.CORRUPTED)
+
+
+def registration_status(version: ModelVersion, artifacts: list) -> tuple[str, str]:
+    """MLflow's status and status message: PENDING_REGISTRATION while the source's files are imported or any
+    file is validated, FAILED_REGISTRATION (with the reason) if the import failed or a file was refused,
+    READY otherwise."""
+    if version.import_status in (ImportStatus.PENDING, ImportStatus.IMPORTING):
+        return "PENDING_REGISTRATION", f"Arbiter is importing the files under {version.source}."
+    if any(artifact.in_progress for artifact in artifacts):
+        return "PENDING_REGISTRATION", "Arbiter is still validating this version's files."
+    if version.import_status == ImportStatus.FAILED:
+        return "FAILED_REGISTRATION", f"Importing the files under {version.source} failed: {version.import_message}"
+    failed = [artifact for artifact in artifacts if artifact.status in FAILED_FILES]
+    if failed:
+        reasons = "; ".join(
+            f"{a.filename} is {a.get_status_display().lower()}"
+            + (f" ({a.findings[0]['message']})" if a.findings and a.findings[0].get("message") else "")
+            for a in failed
+        )
+        return "FAILED_REGISTRATION", f"Arbiter refused files of this version: {reasons}."
+    return "READY", ""
+
+
 def model_version(version: ModelVersion) -> dict[str, Any]:
     """Needs `version_search`'s prefetches (files and aliases) to stay query-free."""
     artifacts = list(version.artifacts.all())
-    pending = any(artifact.in_progress for artifact in artifacts)
+    status, message = registration_status(version, artifacts)
     body = {
         "name": version.model.name,
         "version": str(version.version),
@@ -41,7 +65,7 @@ def model_version(version: ModelVersion) -> dict[str, Any]:
         "source": version.source,
         "run_id": version.run_id,
         "run_link": version.run_link,
-        "status": "PENDING_REGISTRATION" if pending else "READY",
+        "status": status,
         "tags": tag_list(version.tags),
         "aliases": sorted(alias.name for alias in version.aliases.all()),
         # Arbiter's own fields (MLflow clients ignore unknown fields).
@@ -50,8 +74,8 @@ def model_version(version: ModelVersion) -> dict[str, Any]:
             {"filename": a.filename, "sha256": a.sha256 or None, "size": a.size, "status": a.status} for a in artifacts
         ],
     }
-    if pending:
-        body["status_message"] = "Arbiter is still validating this version's files."
+    if message:
+        body["status_message"] = message
     return body
 
 
