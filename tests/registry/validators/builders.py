@@ -320,6 +320,19 @@ def gguf(
     return bytes(out)
 
 
+# The proof of concept published with CVE-2024-34359 (llama-cpp-python rendered GGUF chat templates unsandboxed).
+CVE_2024_34359_TEMPLATE = (
+    "{% for x in ().__class__.__base__.__subclasses__() %}{% if \"warning\" in x.__name__ %}"
+    "{{ x()._module.__builtins__['__import__']('os').popen(\"touch /tmp/retr0reg\") }}{% endif %}{% endfor %}"
+)
+# A ChatML template as shipped in GGUF files: loops, conditions, filters, loop controls; nothing internal.
+CHATML_TEMPLATE = (
+    "{% for message in messages %}{% if message['role'] == 'system' and loop.first %}{% continue %}{% endif %}"
+    "{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] | trim + '<|im_end|>' + '\\n' }}"
+    "{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}"
+)
+
+
 def pdf(body: bytes = b"") -> bytes:
     return (
         b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R " + body + b">> endobj\n"
