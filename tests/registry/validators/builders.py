@@ -322,7 +322,7 @@ def gguf(
 
 # The proof of concept published with CVE-2024-34359 (llama-cpp-python rendered GGUF chat templates unsandboxed).
 CVE_2024_34359_TEMPLATE = (
-    "{% for x in ().__class__.__base__.__subclasses__() %}{% if \"warning\" in x.__name__ %}"
+    '{% for x in ().__class__.__base__.__subclasses__() %}{% if "warning" in x.__name__ %}'
     "{{ x()._module.__builtins__['__import__']('os').popen(\"touch /tmp/retr0reg\") }}{% endif %}{% endfor %}"
 )
 # A ChatML template as shipped in GGUF files: loops, conditions, filters, loop controls; nothing internal.
