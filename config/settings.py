@@ -388,10 +388,18 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {"client_errors_without_traceback": {"()": "config.logfilters.ClientErrorsWithoutTraceback"}},
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {
+        "django.server": {"()": "django.utils.log.ServerFormatter", "format": "[{server_time}] {message}", "style": "{"}
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler"},
+        "django.server": {"class": "logging.StreamHandler", "formatter": "django.server"},
+    },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
     "loggers": {
         "django": {"level": "INFO"},
+        # runserver's request lines, as Django formats them (configuring `django` resets its children)
+        "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False},
         "django.request": {"filters": ["client_errors_without_traceback"]},
         "django.db.backends": {"level": "WARNING"},
         "axes": {"level": "WARNING"},

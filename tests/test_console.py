@@ -48,7 +48,10 @@ def test_server_errors_keep_their_traceback():
 
 
 def _log_once_in_debug_mode() -> str:
-    code = "import logging; logging.getLogger('django.utils.autoreload').info('Watching for file changes')"
+    code = (
+        "import logging; logging.getLogger('django.utils.autoreload').info('Watching for file changes'); "
+        "logging.getLogger('django.server').info('\"GET / HTTP/1.1\" 200 5')"
+    )
     env = {"DEBUG": "1", "PATH": "/usr/bin:/bin", "DATABASE_URL": "sqlite:////tmp/arbiter-console-test.sqlite3"}
     result = subprocess.run(
         [sys.executable, "manage.py", "shell", "-c", code],
@@ -65,4 +68,6 @@ def _log_once_in_debug_mode() -> str:
 def test_a_django_log_line_is_printed_once_even_with_debug_on():
     """With DEBUG=1, Django's own console handler used to print every `django.*` line a second time (the
     runserver reloader's banner, every refused request)."""
-    assert _log_once_in_debug_mode().count("Watching for file changes") == 1
+    output = _log_once_in_debug_mode()
+    assert output.count("Watching for file changes") == 1
+    assert output.count('"GET / HTTP/1.1" 200 5') == 1 and '] "GET / HTTP/1.1" 200 5' in output, "runserver's format"
