@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import BinaryIO
 
 from .context import HEAD_BYTES, TAIL_BYTES, ScanContext, Source, brief, read_up_to
-from .detect import Detection
+from .detect import Detection, is_tar_header
 from .documents import parse_json
 from .keras import check_keras_config
 from .streams import CHUNK, decompressed_opener, slice_opener
@@ -154,7 +154,7 @@ def measure(opener: Callable[[], BinaryIO], compressed: int, ctx: ScanContext, n
 def _crc_mismatch(ctx: ScanContext, what: str, detail: str) -> None:
     ctx.error(
         "archive.crc_mismatch",
-        f"{what} does not match the CRC-32 recorded for it ({detail}): the archive is corrupted.",
+        f"{what} does not match the checksum recorded for it ({detail}): the archive is corrupted.",
     )
 
 
@@ -316,7 +316,7 @@ def _zip_member(
         crc = _crc32(opener)
         if crc != info.CRC:
             # Still scanned below: the bytes are what a loader would read, whatever the checksum says.
-            _crc_mismatch(ctx, f"The entry {name!r}", f"recorded {info.CRC:#010x}, computed {crc:#010x}")
+            _crc_mismatch(ctx, f"The entry {name!r}", f"CRC-32 recorded {info.CRC:#010x}, computed {crc:#010x}")
         return Source(name=name, size=info.file_size, opener=opener, seekable=source.seekable)
     try:
         measured = measure(lambda: archive.open(info), info.compress_size, ctx, name)
@@ -328,7 +328,7 @@ def _zip_member(
         return None
     except (zipfile.BadZipFile, EOFError, OSError, ValueError, zlib.error) as exc:
         if isinstance(exc, zipfile.BadZipFile) and str(exc).startswith(ZIP_BAD_CRC):
-            _crc_mismatch(ctx, f"The entry {name!r}", f"recorded {info.CRC:#010x}")
+            _crc_mismatch(ctx, f"The entry {name!r}", f"CRC-32 recorded {info.CRC:#010x}")
             return None
         code = "archive.truncated" if isinstance(exc, EOFError) else "archive.malformed"
         ctx.error(code, f"The entry {name!r} cannot be decompressed: {brief(exc, 200)}.")
@@ -412,6 +412,9 @@ def _keras_zip(ctx: ScanContext, archive: zipfile.ZipFile) -> None:
 
 def check_tar(source: Source, ctx: ScanContext) -> str:
     if not _enter(ctx, "tar archive"):
+        return "tar"
+    if _tar_header_corrupt(source.head[:512]):
+        _crc_mismatch(ctx, "The tar archive's first header", "the header's checksum field")
         return "tar"
     if not source.seekable and source.size <= ctx.limits.max_buffered_member_bytes:
         with source.open() as stream:  # a small tar inside a compressed stream: read it into memory once
@@ -520,13 +523,30 @@ def _tar_end(source: Source, ctx: ScanContext, end: int) -> None:
                 if not chunk:
                     return
                 skipped += len(chunk)
+        first = True
         while True:
             chunk = stream.read(CHUNK)
             if not chunk:
                 return
+            if first and _tar_header_corrupt(chunk[:512]):
+                # tarfile stops at a header whose checksum is wrong as if the archive ended there
+                _crc_mismatch(ctx, f"The tar header at byte {end:,}", "the header's checksum field")
+                return
+            first = False
             if chunk.strip(b"\x00"):
                 ctx.error("archive.trailing_data", "Data follows the end of the tar archive.")
                 return
+
+
+def _tar_header_corrupt(block: bytes) -> bool:
+    """A tar header block (a name and a numeric checksum field) whose checksum does not add up."""
+    if len(block) < 512 or not block[:100].strip(b"\x00"):
+        return False
+    try:
+        int(block[148:156].replace(b"\x00", b" ").strip(), 8)
+    except ValueError:
+        return False
+    return not is_tar_header(block)
 
 
 # --- 7z ------------------------------------------------------------------------------------------------
@@ -579,7 +599,7 @@ def check_7z(source: Source, ctx: ScanContext) -> str:
                 _crc_mismatch(
                     ctx,
                     f"The entry {brief(exc.filename, 200)!r}",
-                    f"recorded {exc.expected:#010x}, computed {exc.actual:#010x}",
+                    f"CRC-32 recorded {exc.expected:#010x}, computed {exc.actual:#010x}",
                 )
             except Exception as exc:  # noqa: BLE001 - unsupported methods, corrupt streams
                 ctx.error(
@@ -677,7 +697,7 @@ def check_compressed(source: Source, ctx: ScanContext, kind: str) -> str | None:
         return None
     except (EOFError, OSError, ValueError, zlib.error) as exc:
         if kind == "gzip" and str(exc).startswith(GZIP_BAD_CRC):
-            _crc_mismatch(ctx, f"The {label}", f"its trailer: {brief(exc, 100)}")
+            _crc_mismatch(ctx, f"The {label}", f"the CRC-32 in its trailer: {brief(exc, 100)}")
             return None
         truncated = isinstance(exc, EOFError)
         ctx.error(

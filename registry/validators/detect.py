@@ -133,7 +133,7 @@ def _by_magic(head: bytes) -> str | None:
         return "gguf"
     if looks_like_safetensors(head):
         return "safetensors"
-    if is_tar_header(head):
+    if is_tar_header(head) or head[257:262] == b"ustar":  # ustar magic: a tar, even if its header is damaged
         return "tar"
     if compression_kind(head):
         return "compressed"

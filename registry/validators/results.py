@@ -188,7 +188,7 @@ FINDING_CODES: dict[str, str] = {
     "archive.total_too_large": "Members unpacking to more bytes in total than allowed.",
     "archive.compression_ratio": "A member or archive expanding more than the allowed ratio.",
     "archive.size_mismatch": "A member unpacking to a size other than the one declared.",
-    "archive.crc_mismatch": "Bytes that do not match the CRC-32 recorded for them (ZIP member, gzip trailer, 7z).",
+    "archive.crc_mismatch": "Bytes not matching their recorded checksum (ZIP, gzip, 7z CRC-32; tar headers).",
     "archive.overlapping_entries": "Members sharing bytes.",
     "archive.encrypted": "An encrypted member or archive.",
     "archive.duplicate_name": "Two members with the same (normalised) name.",

@@ -173,6 +173,15 @@ def zip_with_bad_crc(members: dict[str, bytes], *, compression: int = zipfile.ZI
     return content
 
 
+def tar_with_bad_header_checksum(members: list[tuple[str, bytes]], *, entry: int) -> bytes:
+    """A tar archive whose `entry`-th header (0-based) has one name byte changed, so its checksum no longer adds
+    up. Every member's data must fit in one 512-byte block."""
+    content = bytearray(tar_of(members))
+    assert all(len(data) <= 512 for _, data in members)
+    content[entry * 1024 + 1] ^= 0x01
+    return bytes(content)
+
+
 def gzip_with_bad_crc(data: bytes) -> bytes:
     """A gzip stream whose trailer CRC-32 does not match the bytes it decompresses to."""
     content = bytearray(gzip.compress(data, mtime=0))

@@ -297,3 +297,15 @@ def test_seven_zip_member_crc_mismatch_is_corruption(scan):
     result = scan(corrupted, filename="bundle.7z", kind="other")
     assert result.verdict == "rejected"
     assert "'tokenizer.yaml'" in finding(result, "archive.crc_mismatch").message
+
+
+@pytest.mark.parametrize("entry", [0, 1])
+@pytest.mark.parametrize("filename", ["bundle.tar", "artifact"])
+def test_tar_header_whose_checksum_does_not_add_up_is_corruption(scan, entry, filename):
+    members = [("a.yaml", _HARMLESS), ("b.yaml", _HARMLESS)]
+    assert scan(builders.tar_of(members), filename=filename, kind="other").verdict == "valid"
+    result = scan(builders.tar_with_bad_header_checksum(members, entry=entry), filename=filename, kind="other")
+    assert (result.format, result.verdict) == ("tar", "rejected")
+    assert "checksum" in finding(result, "archive.crc_mismatch").message
+    corrupted_inside_gzip = gzip.compress(builders.tar_with_bad_header_checksum(members, entry=entry))
+    assert "archive.crc_mismatch" in codes(scan(corrupted_inside_gzip, filename="b.tar.gz", kind="other"))
