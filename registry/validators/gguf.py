@@ -238,7 +238,7 @@ def _internals(tree: nodes.Template) -> set[str]:
     """The Python internals a template's syntax tree reaches: dunder attributes and items (also through the
     `attr` filter, or spelled inside any string, e.g. a str.format field), and frame attributes."""
     found: set[str] = set()
-    for node in tree.find_all((nodes.Getattr, nodes.Getitem, nodes.Filter, nodes.Const, nodes.Name)):
+    for node in tree.find_all((nodes.Getattr, nodes.Filter, nodes.Const, nodes.Name)):
         if isinstance(node, nodes.Getattr):
             names = [node.attr]
         elif isinstance(node, nodes.Name):

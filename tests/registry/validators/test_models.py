@@ -197,3 +197,10 @@ def test_onnx_in_a_compressed_tar_may_use_a_sibling_stored_after_it(scan):
     for content, name in ((bundle, "m.tar"), (gzip.compress(bundle), "m.tar.gz")):
         result = scan(content, filename=name, kind="other")
         assert "onnx.external_data" not in codes(result), [f.as_dict() for f in result.findings]
+
+
+def test_gguf_chat_template_too_long_to_inspect_is_rejected(scan):
+    template = "{{ messages[0]['content'] }}" + " " * (1024 * 1024)
+    result = scan(builders.gguf(template=template), filename="m.gguf")
+    assert result.verdict == "rejected"
+    assert "was not inspected" in finding(result, "gguf.chat_template_too_large").message
