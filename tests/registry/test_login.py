@@ -61,8 +61,9 @@ def test_lockout_is_per_username_and_address(owner, teammate, client):
 
 
 def test_admin_sign_in_is_locked_out_too(administrator, client):
-    for _ in range(3):
-        response = client.post("/admin/login/", {"username": "administrator", "password": "wrong"})
+    responses = [client.post("/admin/login/", {"username": "administrator", "password": "wrong"}) for _ in range(3)]
+    assert [b"1 more failed attempt from this address" in r.content for r in responses[:2]] == [False, True]
+    response = responses[-1]
     assert response.status_code == 429
     assert b"Sign-in locked" in response.content
     ok = client.post("/admin/login/", {"username": "administrator", "password": PASSWORD})
