@@ -1,7 +1,7 @@
 """Arbiter settings: one file, every value read from the environment (twelve-factor).
 
 A `.env` file in the project root is read if present. With nothing set, Arbiter runs for development:
-SQLite under `var/`, files under `var/media`, Celery tasks in-process, DEBUG on and a generated secret.
+SQLite under `var/`, files under `var/media`, Celery tasks in-process, development mode and a generated secret.
 Every variable is listed, with its default, in README's configuration table.
 """
 
@@ -31,9 +31,13 @@ def _dev_secret_key() -> str:
     return path.read_text().strip()
 
 
-DEBUG = env.bool("DEBUG", default=True)
+# Development mode unless DEBUG=0: a generated secret, local host names, static files from the source tree, no
+# HTTPS-only cookies. Django's debug pages (tracebacks, the URL list on a 404) only when DEBUG=1 is set
+# explicitly: `make run` shows the app's own 404 and 500 pages, as production does.
+DEVELOPMENT = env.bool("DEBUG", default=True)
+DEBUG = env.bool("DEBUG", default=False)
 
-if DEBUG:
+if DEVELOPMENT:
     SECRET_KEY = env("SECRET_KEY", default=None) or _dev_secret_key()
     ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]", "testserver"])
 else:
@@ -165,7 +169,7 @@ STATIC_URL = "/static/"
 STATIC_ROOT = env.path("STATIC_ROOT", default=VAR_DIR / "staticfiles")
 STATICFILES_DIRS = [BASE_DIR / "static"]
 Path(STATIC_ROOT).mkdir(parents=True, exist_ok=True)  # whitenoise expects it, even before collectstatic
-WHITENOISE_USE_FINDERS = DEBUG
+WHITENOISE_USE_FINDERS = DEVELOPMENT
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=VAR_DIR / "media")
 # Uploads stream to temporary files in 4 MiB chunks, never into memory, and stop at ARTIFACT_MAX_BYTES.
 FILE_UPLOAD_TEMP_DIR = env("FILE_UPLOAD_TEMP_DIR", default=None)
@@ -220,7 +224,7 @@ STORAGES = {
     "staticfiles": {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"
-            if DEBUG
+            if DEVELOPMENT
             else "whitenoise.storage.CompressedManifestStaticFilesStorage"
         )
     },
@@ -364,7 +368,7 @@ CSRF_COOKIE_HTTPONLY = False
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
-if not DEBUG:
+if not DEVELOPMENT:
     SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=True)
     CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=True)
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
@@ -390,12 +394,29 @@ CONTENT_SECURITY_POLICY = {
 }
 
 # --- Logging -------------------------------------------------------------------------------------
+# One console handler, on the root logger: Django's own `django` console handler is dropped (with DEBUG=1 it
+# printed every line twice), and a refused request (4xx) is one warning line, without the traceback of the
+# PermissionDenied or Http404 that produced it; server errors (5xx) keep theirs.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"client_errors_without_traceback": {"()": "config.logfilters.ClientErrorsWithoutTraceback"}},
+    "formatters": {
+        "django.server": {"()": "django.utils.log.ServerFormatter", "format": "[{server_time}] {message}", "style": "{"}
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler"},
+        "django.server": {"class": "logging.StreamHandler", "formatter": "django.server"},
+    },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
+    "loggers": {
+        "django": {"level": "INFO"},
+        # runserver's request lines, as Django formats them (configuring `django` resets its children)
+        "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False},
+        "django.request": {"filters": ["client_errors_without_traceback"]},
+        "django.db.backends": {"level": "WARNING"},
+        "axes": {"level": "WARNING"},
+    },
 }
 
 # --- Arbiter -------------------------------------------------------------------------------------
@@ -433,7 +454,7 @@ WEBHOOK_BACKOFF_BASE = env.float("WEBHOOK_BACKOFF_BASE", default=30.0)
 # rewrite the trail cannot forge a matching checkpoint. Required when DEBUG is off (checkpoints are refused
 # without it); in development a key is derived from SECRET_KEY.
 AUDIT_HMAC_KEY = env("AUDIT_HMAC_KEY", default="")
-if not AUDIT_HMAC_KEY and DEBUG:
+if not AUDIT_HMAC_KEY and DEVELOPMENT:
     import hashlib
 
     AUDIT_HMAC_KEY = hashlib.sha256(f"arbiter-audit-checkpoints:{SECRET_KEY}".encode()).hexdigest()

@@ -23,3 +23,8 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
 ]
+
+# Unmatched URLs and unexpected errors: JSON under /api/ (MLflow's shape under /api/2.0/), the app's own pages
+# elsewhere. Django's debug pages replace them only when DEBUG=1 is set explicitly (config/settings.py).
+handler404 = "registry.api.errors.page_not_found"
+handler500 = "registry.api.errors.server_error"

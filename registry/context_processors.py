@@ -28,8 +28,10 @@ def navigation(request):
     items.append({"label": "Risk", "url": reverse(f"governance:{risk_home}"), "section": "risk"})
     if permissions.can_read_audit_trail(user):
         items.append({"label": "Audit trail", "url": reverse("governance:audit-log"), "section": "audit"})
-    if permissions.is_administrator(user) or permissions.has_role(user, permissions.Role.AUDITOR):
+    overseer = permissions.is_overseer(user)
+    if overseer or permissions.has_role(user, permissions.Role.MODEL_OWNER):  # owners see their own teams
         items.append({"label": "Teams", "url": reverse("registry:teams"), "section": "teams"})
+    if overseer:
         items.append(
             {"label": "Service accounts", "url": reverse("registry:service-accounts"), "section": "service-accounts"}
         )

@@ -5,7 +5,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from axes.handlers.proxy import AxesProxyHandler
+from axes.helpers import get_cool_off, get_failure_limit
 from django import forms
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import AuthenticationForm
 
@@ -298,6 +301,27 @@ class SignInForm(AuthenticationForm):
         super().confirm_login_allowed(user)
         if permissions.is_service_account(user):
             raise forms.ValidationError(self.error_messages["service_account"], code="service_account")
+
+    def get_invalid_login_error(self):
+        """The usual "enter a correct username and password", and how many more failures from this address
+        django-axes allows before it locks the account here (the failure just made is already counted)."""
+        error = super().get_invalid_login_error()
+        if self.request is None or not settings.AXES_ENABLED:
+            return error
+        username = self.cleaned_data.get("username") or ""
+        credentials = {"username": username}
+        remaining = get_failure_limit(self.request, credentials) - AxesProxyHandler.get_failures(
+            self.request, credentials
+        )
+        if remaining <= 0:
+            return error  # locked: axes answers with its lockout page
+        minutes = int(get_cool_off(self.request).total_seconds() // 60)
+        attempts = "1 more failed attempt" if remaining == 1 else f"{remaining} more failed attempts"
+        warning = forms.ValidationError(
+            f"{attempts} from this address will lock {username!r} out of signing in here for {minutes} minutes.",
+            code="lockout_warning",
+        )
+        return forms.ValidationError([error, warning])
 
 
 def _role_choices():

@@ -182,6 +182,11 @@ def is_administrator(user) -> bool:
     return getattr(user, "is_authenticated", False) and (user.is_superuser or has_role(user, Role.ADMINISTRATOR))
 
 
+def is_overseer(user) -> bool:
+    """Administrators, who manage teams and service accounts, and auditors, who read them (and everything)."""
+    return is_administrator(user) or has_role(user, Role.AUDITOR)
+
+
 def is_service_account(user) -> bool:
     return hasattr(user, "service_account")
 

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
@@ -318,9 +319,20 @@ def token_list(*, user) -> QuerySet:
     return ApiToken.objects.filter(user=user).select_related("model").order_by("revoked_at", "-created_at")
 
 
+def group_display_name(group: Group) -> str:
+    """A group's name for people: its team's or review committee's name, else the group's own."""
+    for kind in ("team", "committee"):
+        owner = getattr(group, kind, None)  # the reverse one-to-one raises a subclass of AttributeError if absent
+        if owner is not None:
+            return owner.name
+    return group.name
+
+
 def access_list(*, user, model: RegisteredModel) -> dict[str, list]:
-    """Who holds what on a model, for anyone who may view it: `users` and `teams`, each a list of
-    `(grantee, [codenames])` sorted by name. Two queries however many grants."""
+    """Who holds what on a model, for anyone who may view it: `users`, `teams` and other `groups` (review
+    committees the governance workflow granted `view` when a request was routed to them, or any group granted
+    through the admin), each a list of `(grantee, [codenames])` sorted by name. Two queries however many
+    grants."""
     permissions.require(user, Action.VIEW, model)
     users: dict = {}
     user_rows = RegisteredModelUserObjectPermission.objects.filter(content_object=model).select_related(
@@ -329,11 +341,13 @@ def access_list(*, user, model: RegisteredModel) -> dict[str, list]:
     for row in user_rows:
         users.setdefault(row.user, []).append(row.permission.codename)
     teams: dict = {}
-    team_rows = RegisteredModelGroupObjectPermission.objects.filter(content_object=model).select_related(
-        "group__team", "permission"
+    groups: dict = {}
+    group_rows = RegisteredModelGroupObjectPermission.objects.filter(content_object=model).select_related(
+        "group__team", "group__committee", "permission"
     )
-    for row in team_rows:
-        teams.setdefault(row.group, []).append(row.permission.codename)
+    for row in group_rows:
+        grants = teams if hasattr(row.group, "team") else groups
+        grants.setdefault(row.group, []).append(row.permission.codename)
     order = [action.value for action in Action]
 
     def ordered(grants: dict, key) -> list:
@@ -341,13 +355,14 @@ def access_list(*, user, model: RegisteredModel) -> dict[str, list]:
 
     return {
         "users": ordered(users, lambda kv: kv[0].get_username()),
-        "teams": ordered(teams, lambda kv: kv[0].name),
+        "teams": ordered(teams, lambda kv: kv[0].team.name),
+        "groups": ordered(groups, lambda kv: group_display_name(kv[0])),
     }
 
 
 def _require_overseer(user, what: str) -> None:
     """Administrators manage teams and service accounts; auditors read them (they read everything)."""
-    if not (permissions.is_administrator(user) or permissions.has_role(user, permissions.Role.AUDITOR)):
+    if not permissions.is_overseer(user):
         raise PermissionDenied(f"{what} are managed by administrators.")
 
 
@@ -369,10 +384,13 @@ def service_account_get(*, user, username: str) -> ServiceAccount:
 
 
 def team_list(*, user) -> QuerySet:
-    """Every team with its members (administrators and auditors)."""
-    _require_overseer(user, "Teams")
+    """Teams with their members: every team for administrators and auditors, the user's own teams for anyone
+    else (an owner sees who shares their models)."""
     members = Prefetch("group__user_set", queryset=User.objects.order_by("username").select_related("service_account"))
-    return Team.objects.select_related("group").prefetch_related(members).order_by("name")
+    teams = Team.objects.select_related("group").prefetch_related(members).order_by("name")
+    if permissions.is_overseer(user):
+        return teams
+    return teams.filter(group__user=user)
 
 
 def team_get(*, user, slug: str) -> Team:

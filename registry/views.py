@@ -324,6 +324,7 @@ def model_access(request, name):
         "form": form,
         "user_grants": grants["users"],
         "team_grants": grants["teams"],
+        "group_grants": [(selectors.group_display_name(group), codes) for group, codes in grants["groups"]],
         "tab": "access",
         "action_labels": {a.value: permissions.ACTION_VERBS[a] for a in Action},
     }
@@ -458,7 +459,8 @@ def teams(request):
         else:
             messages.success(request, f"Created team {team.name}. Next: add its members.")
             return redirect("registry:team-detail", slug=team.slug)
-    return render(request, "registry/teams.html", {"teams": team_list, "form": form})
+    context = {"teams": team_list, "form": form, "all_teams": permissions.is_overseer(request.user)}
+    return render(request, "registry/teams.html", context)
 
 
 @require_http_methods(["GET", "POST"])

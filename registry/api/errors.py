@@ -5,12 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.http import Http404
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from registry.api.mlflow.errors import ENDPOINT_NOT_FOUND, INTERNAL_ERROR
 from registry.exceptions import DomainError
+
+# The MLflow-compatible API (`/api/2.0/mlflow/`, `/api/2.0/mlflow-artifacts/`) answers in MLflow's error shape.
+MLFLOW_PREFIX = "/api/2.0/"
+API_PREFIX = "/api/"
 
 
 def error_body(code: str, message: str, fields: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -56,3 +62,30 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         code = "malformed_request"
     response.data = error_body(str(code), str(detail))
     return response
+
+
+# --- Django's error handlers (config/urls.py): JSON under /api/, the app's own pages elsewhere ----------------
+
+
+def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """handler404: a URL nothing answers (or an Http404 outside DRF). Under `/api/` the API's error shape, under
+    `/api/2.0/` MLflow's; elsewhere the app's 404 page."""
+    path = request.path
+    if path.startswith(MLFLOW_PREFIX):
+        body = {"error_code": ENDPOINT_NOT_FOUND, "message": f"No MLflow API endpoint at {path} ({request.method})."}
+        return JsonResponse(body, status=404)
+    if path.startswith(API_PREFIX):
+        message = f"No API endpoint at {path}; the endpoints are listed at /api/docs/."
+        return JsonResponse(error_body("not_found", message), status=404)
+    return defaults.page_not_found(request, exception)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """handler500: an unexpected failure (already logged with its traceback by Django)."""
+    path = request.path
+    message = "Arbiter failed to answer this request; the error has been logged."
+    if path.startswith(MLFLOW_PREFIX):
+        return JsonResponse({"error_code": INTERNAL_ERROR, "message": message}, status=500)
+    if path.startswith(API_PREFIX):
+        return JsonResponse(error_body("server_error", message), status=500)
+    return defaults.server_error(request)

@@ -310,9 +310,13 @@ ACTIONS_BY_NAME = {name: action for action, name in ACTION_NAMES.items()}
 
 
 class GrantOutput(serializers.Serializer):
-    grantee_type = serializers.ChoiceField(choices=["user", "team"])
-    grantee = serializers.CharField(help_text="The username, or the team's slug.")
-    name = serializers.CharField(help_text="The username, or the team's display name.")
+    grantee_type = serializers.ChoiceField(
+        choices=["user", "team", "group"],
+        help_text="`group`: a group that is not a team, e.g. a review committee granted `view` when an approval "
+        "request was routed to it (listed, managed by the governance workflow rather than this endpoint).",
+    )
+    grantee = serializers.CharField(help_text="The username, the team's slug, or the group's name.")
+    name = serializers.CharField(help_text="The username, or the team's or committee's display name.")
     actions = serializers.ListField(child=serializers.ChoiceField(choices=list(ACTIONS_BY_NAME)))
 
 

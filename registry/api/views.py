@@ -342,7 +342,10 @@ class ArtifactDownload(VersionScopedMixin, APIView):
 def _grant_row(grantee, codenames) -> dict:
     actions = [s.ACTION_NAMES[action] for action in Action if action.value in set(codenames)]
     if isinstance(grantee, Group):
-        team = grantee.team
+        team = getattr(grantee, "team", None)
+        if team is None:  # a review committee's group, or any group granted through the admin
+            name = selectors.group_display_name(grantee)
+            return {"grantee_type": "group", "grantee": grantee.name, "name": name, "actions": actions}
         return {"grantee_type": "team", "grantee": team.slug, "name": team.name, "actions": actions}
     username = grantee.get_username()
     return {"grantee_type": "user", "grantee": username, "name": username, "actions": actions}
@@ -365,6 +368,7 @@ class ModelAccess(ModelScopedMixin, APIView):
     def get(self, request, name):
         grants = selectors.access_list(user=request.user, model=self.get_model())
         rows = [_grant_row(team, codes) for team, codes in grants["teams"]]
+        rows += [_grant_row(group, codes) for group, codes in grants["groups"]]
         rows += [_grant_row(user, codes) for user, codes in grants["users"]]
         return Response(s.GrantOutput(rows, many=True).data)
 

@@ -1,11 +1,18 @@
 """Template helpers: Markdown rendering and the colours of status badges."""
 
+import re
+
 from django import template
+from django.utils.html import escape, format_html
+from django.utils.safestring import SafeData, mark_safe
 
 from registry.choices import ArtifactStatus, RiskTier, Stage
 from registry.rendering import render_markdown
 
 register = template.Library()
+
+# "(/governance/models/x/assessments/)": a page of this site, cited in a service's plain-text message.
+_CITED_PATH = re.compile(r"\((/(?!/)[^\s()<>\"']*)\)")
 
 STAGE_CLASSES = {
     Stage.DEVELOPMENT: "text-bg-secondary",
@@ -58,3 +65,19 @@ def risk_badge(tier):
 @register.filter
 def get_item(mapping, key):
     return mapping.get(key) if hasattr(mapping, "get") else None
+
+
+@register.filter
+def link_paths(text) -> str:
+    """A plain-text message (a flash, a gate problem) whose cited pages, "(/path/)", become links; the rest
+    is escaped. Service messages stay plain text for the API; only their HTML rendering links."""
+    if isinstance(text, SafeData):
+        return text
+    text = str(text)
+    parts, last = [], 0
+    for match in _CITED_PATH.finditer(text):
+        parts.append(escape(text[last : match.start()]))
+        parts.append(format_html('(<a href="{}" class="alert-link">open</a>)', match.group(1)))
+        last = match.end()
+    parts.append(escape(text[last:]))
+    return mark_safe("".join(parts))  # every part is escaped or built by format_html

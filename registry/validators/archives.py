@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import BinaryIO
 
 from .context import HEAD_BYTES, TAIL_BYTES, ScanContext, Source, brief, read_up_to
-from .detect import Detection
+from .detect import Detection, is_tar_header
 from .documents import parse_json
 from .keras import check_keras_config
 from .streams import CHUNK, decompressed_opener, slice_opener
@@ -30,6 +30,9 @@ MAX_REPORTED = 5
 ZIP64_LOCATOR = b"PK\x06\x07"
 ZIP64_END = b"PK\x06\x06"
 LOCAL_HEADER = b"PK\x03\x04"
+# What zipfile and gzip say when the bytes do not match the recorded CRC-32 (both check it at the end of a read).
+ZIP_BAD_CRC = "Bad CRC-32"
+GZIP_BAD_CRC = "CRC check failed"
 
 
 class _Stop(Exception):
@@ -146,6 +149,21 @@ def measure(opener: Callable[[], BinaryIO], compressed: int, ctx: ScanContext, n
                 raise _Stop
     ctx.inflated += count
     return Measured(count, bytes(head), tail)
+
+
+def _crc_mismatch(ctx: ScanContext, what: str, detail: str) -> None:
+    ctx.error(
+        "archive.crc_mismatch",
+        f"{what} does not match the checksum recorded for it ({detail}): the archive is corrupted.",
+    )
+
+
+def _crc32(opener: Callable[[], BinaryIO]) -> int:
+    crc = 0
+    with opener() as stream:
+        while chunk := stream.read(CHUNK):
+            crc = zlib.crc32(chunk, crc)
+    return crc
 
 
 def _enter(ctx: ScanContext, kind: str) -> bool:
@@ -294,12 +312,12 @@ def _zip_member(
             return None
         _charge(ctx, info.file_size, name)
         ctx.inflated += info.file_size
-        return Source(
-            name=name,
-            size=info.file_size,
-            opener=slice_opener(source.open, data_start, info.file_size),
-            seekable=source.seekable,
-        )
+        opener = slice_opener(source.open, data_start, info.file_size)
+        crc = _crc32(opener)
+        if crc != info.CRC:
+            # Still scanned below: the bytes are what a loader would read, whatever the checksum says.
+            _crc_mismatch(ctx, f"The entry {name!r}", f"CRC-32 recorded {info.CRC:#010x}, computed {crc:#010x}")
+        return Source(name=name, size=info.file_size, opener=opener, seekable=source.seekable)
     try:
         measured = measure(lambda: archive.open(info), info.compress_size, ctx, name)
     except NotImplementedError:
@@ -309,6 +327,9 @@ def _zip_member(
         )
         return None
     except (zipfile.BadZipFile, EOFError, OSError, ValueError, zlib.error) as exc:
+        if isinstance(exc, zipfile.BadZipFile) and str(exc).startswith(ZIP_BAD_CRC):
+            _crc_mismatch(ctx, f"The entry {name!r}", f"CRC-32 recorded {info.CRC:#010x}")
+            return None
         code = "archive.truncated" if isinstance(exc, EOFError) else "archive.malformed"
         ctx.error(code, f"The entry {name!r} cannot be decompressed: {brief(exc, 200)}.")
         return None
@@ -391,6 +412,9 @@ def _keras_zip(ctx: ScanContext, archive: zipfile.ZipFile) -> None:
 
 def check_tar(source: Source, ctx: ScanContext) -> str:
     if not _enter(ctx, "tar archive"):
+        return "tar"
+    if _tar_header_corrupt(source.head[:512]):
+        _crc_mismatch(ctx, "The tar archive's first header", "the header's checksum field")
         return "tar"
     if not source.seekable and source.size <= ctx.limits.max_buffered_member_bytes:
         with source.open() as stream:  # a small tar inside a compressed stream: read it into memory once
@@ -499,13 +523,30 @@ def _tar_end(source: Source, ctx: ScanContext, end: int) -> None:
                 if not chunk:
                     return
                 skipped += len(chunk)
+        first = True
         while True:
             chunk = stream.read(CHUNK)
             if not chunk:
                 return
+            if first and _tar_header_corrupt(chunk[:512]):
+                # tarfile stops at a header whose checksum is wrong as if the archive ended there
+                _crc_mismatch(ctx, f"The tar header at byte {end:,}", "the header's checksum field")
+                return
+            first = False
             if chunk.strip(b"\x00"):
                 ctx.error("archive.trailing_data", "Data follows the end of the tar archive.")
                 return
+
+
+def _tar_header_corrupt(block: bytes) -> bool:
+    """A tar header block (a name and a numeric checksum field) whose checksum does not add up."""
+    if len(block) < 512 or not block[:100].strip(b"\x00"):
+        return False
+    try:
+        int(block[148:156].replace(b"\x00", b" ").strip(), 8)
+    except ValueError:
+        return False
+    return not is_tar_header(block)
 
 
 # --- 7z ------------------------------------------------------------------------------------------------
@@ -554,7 +595,13 @@ def check_7z(source: Source, ctx: ScanContext) -> str:
                 archive.extractall(factory=collector)
             except _Stop:
                 pass
-            except Exception as exc:  # noqa: BLE001 - CRC errors, unsupported methods, corrupt streams
+            except errors.CrcError as exc:
+                _crc_mismatch(
+                    ctx,
+                    f"The entry {brief(exc.filename, 200)!r}",
+                    f"CRC-32 recorded {exc.expected:#010x}, computed {exc.actual:#010x}",
+                )
+            except Exception as exc:  # noqa: BLE001 - unsupported methods, corrupt streams
                 ctx.error(
                     "archive.malformed",
                     f"The 7z archive cannot be unpacked: {type(exc).__name__}: {brief(exc, 200)}.",
@@ -649,6 +696,9 @@ def check_compressed(source: Source, ctx: ScanContext, kind: str) -> str | None:
     except _Stop:
         return None
     except (EOFError, OSError, ValueError, zlib.error) as exc:
+        if kind == "gzip" and str(exc).startswith(GZIP_BAD_CRC):
+            _crc_mismatch(ctx, f"The {label}", f"the CRC-32 in its trailer: {brief(exc, 100)}")
+            return None
         truncated = isinstance(exc, EOFError)
         ctx.error(
             "archive.truncated" if truncated else "archive.malformed",

@@ -133,7 +133,7 @@ def _by_magic(head: bytes) -> str | None:
         return "gguf"
     if looks_like_safetensors(head):
         return "safetensors"
-    if is_tar_header(head):
+    if is_tar_header(head) or head[257:262] == b"ustar":  # ustar magic: a tar, even if its header is damaged
         return "tar"
     if compression_kind(head):
         return "compressed"
@@ -143,11 +143,18 @@ def _by_magic(head: bytes) -> str | None:
 
 
 def looks_like_safetensors(head: bytes) -> bool:
-    """An 8-byte little-endian header length (of plausible size) followed by a JSON object."""
-    if len(head) < 10:
+    """An 8-byte little-endian header length followed by the start of a JSON object.
+
+    An impossible length (beyond the file, or absurd) still makes the file a malformed safetensors file, which
+    the safetensors check rejects with the reason, whatever the file's name. Such a length is taken as one only
+    before a brace that opens a JSON object (a key or `}` next); eight printable characters are text, not a length.
+    """
+    if head[8:9] != b"{" or is_text(head[:8]):
         return False
     (length,) = struct.unpack("<Q", head[:8])
-    return 2 <= length < 2**32 and head[8:9] == b"{"
+    if 2 <= length < 2**32:
+        return True
+    return head[9:].lstrip(b" \t\r\n")[:1] in (b"", b'"', b"}")
 
 
 def looks_like_onnx(head: bytes) -> bool:

@@ -3,7 +3,9 @@
 The header is walked with every length checked against the bytes that remain (the class of bug behind
 llama.cpp's GGUF parser advisories), tensor sizes are computed from their quantisation type, and each tensor
 must lie inside the file without overlapping another. A chat template is a Jinja program run by some loaders:
-one that reaches for Python internals is sent to a reviewer.
+it is parsed (never rendered) with Jinja's own parser, and one that reaches Python internals (a dunder attribute
+or item, the CVE-2024-34359 sandbox escape class) is rejected; one that merely mentions imports or shell-like
+names is sent to a reviewer.
 """
 
 from __future__ import annotations
@@ -12,7 +14,15 @@ import re
 import struct
 from typing import BinaryIO
 
-from .context import ScanContext, Source
+import jinja2
+from jinja2 import nodes
+from jinja2.sandbox import (
+    UNSAFE_ASYNC_GENERATOR_ATTRIBUTES,
+    UNSAFE_COROUTINE_ATTRIBUTES,
+    UNSAFE_GENERATOR_ATTRIBUTES,
+)
+
+from .context import ScanContext, Source, brief
 
 MAX_TENSORS = 1_000_000
 MAX_KV = 1_000_000
@@ -31,7 +41,16 @@ GGML_TYPES = {
     23: (256, 136), 24: (1, 1), 25: (1, 2), 26: (1, 4), 27: (1, 8), 28: (1, 8), 29: (256, 56), 30: (1, 2),
     34: (256, 54), 35: (256, 66), 39: (32, 17),
 }  # fmt: skip
-_SUSPICIOUS_TEMPLATE = re.compile(r"__\w+__|\bimport\b|\bos\.|\bsubprocess\b|\beval\b|\bexec\b|\bopen\s*\(")
+CHAT_TEMPLATE_KEY = "tokenizer.chat_template"  # also tokenizer.chat_template.<name>, the named templates
+_SUSPICIOUS_TEMPLATE = re.compile(r"\bimport\b|\bos\.|\bsubprocess\b|\beval\b|\bexec\b|\bopen\s*\(")
+_DUNDER = re.compile(r"__\w+__")
+# Attributes that lead from a generator, coroutine, frame or traceback to the frames' globals and builtins.
+_FRAME_ATTRIBUTES = (
+    UNSAFE_GENERATOR_ATTRIBUTES
+    | UNSAFE_COROUTINE_ATTRIBUTES
+    | UNSAFE_ASYNC_GENERATOR_ATTRIBUTES
+    | {"f_globals", "f_builtins", "f_locals", "f_back", "tb_frame"}
+)
 
 
 class _Malformed(Exception):
@@ -107,14 +126,16 @@ def _check(r: _Reader, size: int, ctx: ScanContext) -> None:
             alignment = r.u32()
             if alignment == 0 or alignment & (alignment - 1):
                 raise _Malformed(f"general.alignment is {alignment}, not a power of two")
-        elif key == "tokenizer.chat_template" and value_type == 8:
+        elif (key == CHAT_TEMPLATE_KEY or key.startswith(f"{CHAT_TEMPLATE_KEY}.")) and value_type == 8:
             template = r.string(keep=KEEP_TEMPLATE)
-            if template is not None and _SUSPICIOUS_TEMPLATE.search(template):
-                ctx.warning(
-                    "gguf.suspicious_chat_template",
-                    "The chat template uses Python internals or imports "
-                    f"({_SUSPICIOUS_TEMPLATE.search(template).group(0)!r}); templates run as code in some loaders.",
+            if template is None:
+                ctx.error(
+                    "gguf.chat_template_too_large",
+                    f"The chat template {key!r} is longer than {KEEP_TEMPLATE:,} bytes and was not inspected; "
+                    "templates run as code in some loaders.",
                 )
+            else:
+                check_chat_template(template, key, ctx)
         else:
             _skip_value(r, value_type, 0)
 
@@ -182,6 +203,66 @@ def _check(r: _Reader, size: int, ctx: ScanContext) -> None:
                 "gguf.trailing_data",
                 f"{size - max(end, data_start + position):,} bytes follow the last tensor's data.",
             )
+
+
+def check_chat_template(template: str, key: str, ctx: ScanContext) -> None:
+    """Reject a template that reaches Python internals; send one that looks for imports or a shell to a reviewer.
+
+    llama-cpp-python renders GGUF chat templates with Jinja; a template that walks from an object to its class,
+    globals or builtins escapes a non-sandboxed environment (CVE-2024-34359).
+    """
+    try:
+        tree = jinja2.Environment(extensions=["jinja2.ext.loopcontrols"]).parse(template)
+    except (jinja2.TemplateSyntaxError, RecursionError) as exc:
+        reached = sorted(set(_DUNDER.findall(template)))
+        if reached:
+            _escape(ctx, key, reached)
+        else:
+            ctx.warning(
+                "gguf.suspicious_chat_template",
+                f"The chat template {key!r} is not valid Jinja ({brief(exc, 120)}); a reviewer must read it.",
+            )
+        return
+    reached = sorted(_internals(tree))
+    if reached:
+        _escape(ctx, key, reached)
+    elif match := _SUSPICIOUS_TEMPLATE.search(template):
+        ctx.warning(
+            "gguf.suspicious_chat_template",
+            f"The chat template {key!r} mentions {match.group(0)!r}; templates run as code in some loaders, so a "
+            "reviewer must read it.",
+        )
+
+
+def _internals(tree: nodes.Template) -> set[str]:
+    """The Python internals a template's syntax tree reaches: dunder attributes and items (also through the
+    `attr` filter, or spelled inside any string, e.g. a str.format field), and frame attributes."""
+    found: set[str] = set()
+    for node in tree.find_all((nodes.Getattr, nodes.Filter, nodes.Const, nodes.Name)):
+        if isinstance(node, nodes.Getattr):
+            names = [node.attr]
+        elif isinstance(node, nodes.Name):
+            names = [node.name]
+        elif isinstance(node, nodes.Const) and isinstance(node.value, str):
+            names = _DUNDER.findall(node.value)
+        elif isinstance(node, nodes.Filter) and node.name == "attr" and node.args:
+            argument = node.args[0]
+            if not (isinstance(argument, nodes.Const) and isinstance(argument.value, str)):
+                found.add("attr(<computed name>)")  # an attribute name built at render time hides its target
+            continue
+        else:
+            continue
+        found.update(n for n in names if _DUNDER.fullmatch(n) or n in _FRAME_ATTRIBUTES)
+    return found
+
+
+def _escape(ctx: ScanContext, key: str, reached: list[str]) -> None:
+    shown = ", ".join(reached[:6]) + (", ..." if len(reached) > 6 else "")
+    ctx.error(
+        "gguf.chat_template_escape",
+        f"The chat template {key!r} reaches Python internals ({shown}): a template sandbox escape "
+        "(CVE-2024-34359 class) that runs code when a loader renders it.",
+    )
 
 
 def _skip_value(r: _Reader, value_type: int, depth: int) -> None:

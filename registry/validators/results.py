@@ -175,7 +175,9 @@ FINDING_CODES: dict[str, str] = {
     "gguf.overlapping_tensors": "Two tensors share bytes.",
     "gguf.truncated": "Tensor data beyond the end of the file.",
     "gguf.trailing_data": "Bytes after the last tensor.",
-    "gguf.suspicious_chat_template": "A chat template reaching for Python internals.",
+    "gguf.suspicious_chat_template": "A chat template mentioning imports, a shell or files, or not valid Jinja.",
+    "gguf.chat_template_escape": "A chat template reaching Python internals (dunders, frames): a sandbox escape.",
+    "gguf.chat_template_too_large": "A chat template too long to inspect.",
     # archives and compressed streams
     "archive.truncated": "Missing central directory, end marker or data: the archive is cut short.",
     "archive.malformed": "An archive (or member) that cannot be read.",
@@ -186,6 +188,7 @@ FINDING_CODES: dict[str, str] = {
     "archive.total_too_large": "Members unpacking to more bytes in total than allowed.",
     "archive.compression_ratio": "A member or archive expanding more than the allowed ratio.",
     "archive.size_mismatch": "A member unpacking to a size other than the one declared.",
+    "archive.crc_mismatch": "Bytes not matching their recorded checksum (ZIP, gzip, 7z CRC-32; tar headers).",
     "archive.overlapping_entries": "Members sharing bytes.",
     "archive.encrypted": "An encrypted member or archive.",
     "archive.duplicate_name": "Two members with the same (normalised) name.",

@@ -17,6 +17,20 @@ def _admin_or_auditor(persona: str) -> bool:
     return persona in ADMINISTRATORS or persona == "auditor"
 
 
+def _team_page(ok: int):
+    """A team's page: administrators and auditors see every team, its members (the internal model's team is
+    alpha: the owner and the teammate) see their own; anyone else gets 404. Only administrators change it."""
+
+    def expect(persona: str, visibility: str) -> int:
+        if persona in ADMINISTRATORS:
+            return ok
+        if persona in ("auditor", "owner", "teammate"):
+            return 200 if ok == 200 else 403
+        return 404
+
+    return expect
+
+
 def _service_account(ctx: dict, visibility: str, user) -> dict:
     account = services.service_account_create(actor=None, username="matrix-pipeline")
     return {"username": account.user.get_username()}
@@ -91,9 +105,9 @@ ROWS = [
         model_scoped=False,
         url_kwargs=_service_account_token,
     ),
-    Endpoint("registry:teams", action=_admin_or_auditor, model_scoped=False),
+    Endpoint("registry:teams", action=None, model_scoped=False),  # everyone: their own teams, overseers all
     Endpoint("registry:teams", "post", action=_admin_only, ok=302, model_scoped=False, data={"name": "Gamma"}),
-    Endpoint("registry:team-detail", action=_admin_or_auditor, model_scoped=False, url_kwargs=_team),
+    Endpoint("registry:team-detail", model_scoped=False, url_kwargs=_team, expect=_team_page(200)),
     Endpoint(
         "registry:team-detail",
         "post",
@@ -102,9 +116,16 @@ ROWS = [
         model_scoped=False,
         url_kwargs=_team,
         data={"username": "nobody"},
+        expect=_team_page(302),
     ),
     Endpoint(
-        "registry:team-member-remove", "post", action=_admin_only, ok=302, model_scoped=False, url_kwargs=_team_member
+        "registry:team-member-remove",
+        "post",
+        action=_admin_only,
+        ok=302,
+        model_scoped=False,
+        url_kwargs=_team_member,
+        expect=_team_page(302),
     ),
     # --- API ---------------------------------------------------------------------------------------------
     Endpoint("api:model-access", api=True),

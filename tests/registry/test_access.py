@@ -298,3 +298,58 @@ def test_access_api_validates_input(owner, secret):
     assert ghost.json()["error"]["fields"]["user"] == ["No active user with this username."]
     empty = api.post("/api/v1/models/secret/access/", {"team": "alpha", "actions": []}, format="json")
     assert empty.status_code == 400 and "actions" in empty.json()["error"]["fields"]
+
+
+# --- Grants to groups that are not teams, and teams their members can see ---------------------------------
+
+
+def test_grants_to_groups_that_are_not_teams_list_without_error(owner, auditor, secret, api):
+    """A review committee's group is granted `view` when a request is routed to it (governance), and the admin
+    can grant any group: the access API lists them as groups and the Access tab never shows them as teams."""
+    from guardian.shortcuts import assign_perm
+
+    from governance.models import Committee
+
+    committee = Committee.objects.get(slug="model-review-committee")
+    assign_perm(Action.VIEW.value, committee.group, secret)
+    assign_perm(Action.VIEW.value, Group.objects.create(name="legacy-readers"), secret)
+    api.force_login(auditor)
+    response = api.get("/api/v1/models/secret/access/")
+    assert response.status_code == 200, response.content
+    rows = response.json()
+    assert [(r["grantee_type"], r["grantee"]) for r in rows] == [
+        ("team", "alpha"),
+        ("group", "committee:model-review-committee"),  # sorted by display name, "Model Review Committee"
+        ("group", "legacy-readers"),
+        ("user", "owner"),
+    ]
+    assert rows[1] == {
+        "grantee_type": "group",
+        "grantee": "committee:model-review-committee",
+        "name": "Model Review Committee",
+        "actions": ["view"],
+    }
+
+    client = Client()
+    client.force_login(owner)
+    page = client.get("/models/secret/access/").content.decode()
+    assert "committee:" not in page
+    teams_table = page.split('<h2 class="h5">Teams</h2>')[1].split("<h2")[0]
+    assert "Alpha" in teams_table and "Model Review Committee" not in teams_table
+    committees = page.split('id="committee-grants"')[1].split("</ul>")[0]
+    assert "Model Review Committee" in committees and "legacy-readers" in committees
+
+
+def test_members_see_their_own_teams_and_only_those(owner, outsider, team_alpha, team_beta, viewer):
+    client = Client()
+    client.force_login(owner)
+    page = client.get("/teams/").content.decode()
+    assert 'href="/teams/"' in page, "the navigation offers Teams to a model owner"
+    assert 'href="/teams/alpha/"' in page and "/teams/beta/" not in page
+    detail = client.get("/teams/alpha/")
+    assert detail.status_code == 200 and "owner" in detail.content.decode()
+    assert client.get("/teams/beta/").status_code == 404
+    assert client.post("/teams/alpha/", {"username": "outsider"}).status_code == 403
+    client.force_login(viewer)
+    assert "You are not on a team" in client.get("/teams/").content.decode()
+    assert client.get("/teams/alpha/").status_code == 404

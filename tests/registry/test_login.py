@@ -35,6 +35,20 @@ def test_lockout_after_repeated_failures_with_a_clear_message(owner, client):
     assert "_auth_user_id" not in client.session
 
 
+def test_each_failure_before_the_lockout_says_how_many_remain(owner, client):
+    warnings = []
+    for _ in range(2):
+        page = sign_in(client, "wrong").content.decode()
+        assert "Please enter a correct username and password" in page
+        warnings.append(page.split("more failed attempt")[0].rsplit(">", 1)[-1] + "more failed attempt")
+    assert warnings == ["2 more failed attempt", "1 more failed attempt"]
+    assert (
+        "1 more failed attempt from this address will lock &#x27;owner&#x27; out of signing in here for 15 minutes."
+        in page
+    )
+    assert sign_in(client, "wrong").status_code == 429, "and the next one locks, as announced"
+
+
 def test_lockout_is_per_username_and_address(owner, teammate, client):
     for _ in range(3):
         sign_in(client, "wrong")
@@ -47,8 +61,9 @@ def test_lockout_is_per_username_and_address(owner, teammate, client):
 
 
 def test_admin_sign_in_is_locked_out_too(administrator, client):
-    for _ in range(3):
-        response = client.post("/admin/login/", {"username": "administrator", "password": "wrong"})
+    responses = [client.post("/admin/login/", {"username": "administrator", "password": "wrong"}) for _ in range(3)]
+    assert [b"1 more failed attempt from this address" in r.content for r in responses[:2]] == [False, True]
+    response = responses[-1]
     assert response.status_code == 429
     assert b"Sign-in locked" in response.content
     ok = client.post("/admin/login/", {"username": "administrator", "password": PASSWORD})

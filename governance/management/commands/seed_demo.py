@@ -22,6 +22,7 @@ from django.utils import timezone
 from governance import gate
 from governance import selectors as governance_selectors
 from governance import services as governance_services
+from governance.defaults import COMMITTEES
 from governance.models import Assessment, Committee
 from registry import services
 from registry.choices import ArtifactKind, Stage, Visibility
@@ -48,6 +49,26 @@ COMMITTEE_MEMBERS = {
     "model-review-committee": [("reviewer", "chair"), ("reviewer2", "member")],
     "risk-compliance-committee": [("risk", "chair")],
 }
+
+
+def demo_accounts() -> list[dict[str, list[str] | str]]:
+    """Every demo user with its roles, teams and committee seats (committee name and role), in USERS order:
+    what README's "Demo users" table and the sign-in page's hint list."""
+    committee_names = {slug: name for name, slug, *_rest in COMMITTEES}
+    seats: dict[str, list[str]] = {}
+    for slug, members in COMMITTEE_MEMBERS.items():
+        for username, role in members:
+            seats.setdefault(username, []).append(f"{committee_names[slug]} ({role})")
+    return [
+        {
+            "username": username,
+            "roles": [r.value for r in roles],
+            "teams": list(teams),
+            "committees": seats.get(username, []),
+        }
+        for username, roles, teams, _superuser in USERS
+    ]
+
 
 TEAMS = {
     "Credit Risk Analytics": "Retail and SME credit decisioning models.",
@@ -236,7 +257,10 @@ class Command(BaseCommand):
             self.style.SUCCESS(f"Demo data ready ({created} models, {assessed} risk assessments created).")
         )
         shown = "the DEMO_PASSWORD you set" if "DEMO_PASSWORD" in os.environ else f"'{password}'"
-        self.stdout.write(f"Sign in as admin, owner, reviewer, risk, auditor or viewer with password {shown}.")
+        self.stdout.write(f"Sign in with password {shown} as:")
+        for account in demo_accounts():
+            seats = f"; {', '.join(account['committees'])}" if account["committees"] else ""
+            self.stdout.write(f"  {account['username']:<10} {', '.join(account['roles'])}{seats}")
 
     def _users(self, password: str):
         for username, roles, _teams, superuser in USERS:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import io
 import json
 import os
@@ -161,6 +162,33 @@ def zip_with_info(infos: list[tuple[zipfile.ZipInfo, bytes]]) -> bytes:
     return buffer.getvalue()
 
 
+def zip_with_bad_crc(members: dict[str, bytes], *, compression: int = zipfile.ZIP_STORED) -> bytes:
+    """A well-formed ZIP whose every member's recorded CRC-32 (local header and central directory alike) is off
+    by one bit: the bytes are intact, the checksum says they are not."""
+    content = zip_of(members, compression=compression)
+    for data in members.values():
+        crc = struct.pack("<I", zlib.crc32(data))
+        assert content.count(crc) == 2, "the CRC must appear exactly in the local header and the directory"
+        content = content.replace(crc, struct.pack("<I", zlib.crc32(data) ^ 1))
+    return content
+
+
+def tar_with_bad_header_checksum(members: list[tuple[str, bytes]], *, entry: int) -> bytes:
+    """A tar archive whose `entry`-th header (0-based) has one name byte changed, so its checksum no longer adds
+    up. Every member's data must fit in one 512-byte block."""
+    content = bytearray(tar_of(members))
+    assert all(len(data) <= 512 for _, data in members)
+    content[entry * 1024 + 1] ^= 0x01
+    return bytes(content)
+
+
+def gzip_with_bad_crc(data: bytes) -> bytes:
+    """A gzip stream whose trailer CRC-32 does not match the bytes it decompresses to."""
+    content = bytearray(gzip.compress(data, mtime=0))
+    struct.pack_into("<I", content, len(content) - 8, zlib.crc32(data) ^ 1)
+    return bytes(content)
+
+
 def tar_of(members: list[tarfile.TarInfo | tuple[str, bytes]]) -> bytes:
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w", format=tarfile.GNU_FORMAT) as archive:
@@ -175,13 +203,17 @@ def tar_of(members: list[tarfile.TarInfo | tuple[str, bytes]]) -> bytes:
     return buffer.getvalue()
 
 
-def seven_zip(members: dict[str, bytes], *, rename: tuple[str, str] | None = None) -> bytes:
+def seven_zip(
+    members: dict[str, bytes], *, rename: tuple[str, str] | None = None, corrupt: tuple[bytes, bytes] | None = None
+) -> bytes:
     """A 7z archive. `rename` swaps one member name for another of the same length after writing (py7zr
-    refuses to write names like "../x"), patching the plain header and its checksums."""
+    refuses to write names like "../x"), patching the plain header and its checksums. `corrupt` replaces
+    stored (uncompressed) member bytes with others of the same length, leaving the recorded CRCs as they were."""
     import py7zr
 
     buffer = io.BytesIO()
-    with py7zr.SevenZipFile(buffer, "w") as archive:
+    filters = [{"id": py7zr.FILTER_COPY}] if corrupt is not None else None
+    with py7zr.SevenZipFile(buffer, "w", filters=filters) as archive:
         archive.set_encoded_header_mode(False)
         for name, data in members.items():
             archive.writestr(data, name)
@@ -195,6 +227,10 @@ def seven_zip(members: dict[str, bytes], *, rename: tuple[str, str] | None = Non
         content[start : start + next_size] = header
         struct.pack_into("<I", content, 28, zlib.crc32(header))
         struct.pack_into("<I", content, 8, zlib.crc32(bytes(content[12:32])))
+    if corrupt is not None:
+        old_bytes, new_bytes = corrupt
+        assert len(old_bytes) == len(new_bytes) and content.count(old_bytes) == 1
+        content = bytearray(bytes(content).replace(old_bytes, new_bytes))
     return bytes(content)
 
 
@@ -291,6 +327,19 @@ def gguf(
     out += b"\x00" * (-len(out) % 32)
     out += b"\x00" * offset if data is None else data
     return bytes(out)
+
+
+# The proof of concept published with CVE-2024-34359 (llama-cpp-python rendered GGUF chat templates unsandboxed).
+CVE_2024_34359_TEMPLATE = (
+    '{% for x in ().__class__.__base__.__subclasses__() %}{% if "warning" in x.__name__ %}'
+    "{{ x()._module.__builtins__['__import__']('os').popen(\"touch /tmp/retr0reg\") }}{% endif %}{% endfor %}"
+)
+# A ChatML template as shipped in GGUF files: loops, conditions, filters, loop controls; nothing internal.
+CHATML_TEMPLATE = (
+    "{% for message in messages %}{% if message['role'] == 'system' and loop.first %}{% continue %}{% endif %}"
+    "{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] | trim + '<|im_end|>' + '\\n' }}"
+    "{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}"
+)
 
 
 def pdf(body: bytes = b"") -> bytes:

@@ -47,7 +47,8 @@ def test_zip_whose_header_lies_about_the_size(scan):
     struct.pack_into("<I", patched, central + 24, 100)
     result = scan(bytes(patched), filename="bundle.zip", kind="other")
     assert result.verdict == "rejected"
-    assert codes(result) & {"archive.malformed", "archive.compression_ratio"}
+    # zipfile stops at the declared size, so the bytes it read no longer match the member's CRC-32
+    assert codes(result) & {"archive.malformed", "archive.compression_ratio", "archive.crc_mismatch"}
 
 
 def test_zip_declaring_huge_sizes_is_measured_not_trusted(scan):
@@ -253,3 +254,58 @@ def test_directory_entries_count_towards_the_entry_limit(scan):
         member.type = tarfile.DIRTYPE
     result = scan(builders.tar_of(members), filename="x.tar", kind="other", limits=Limits(max_archive_entries=10))
     assert "archive.too_many_entries" in codes(result)
+
+
+_HARMLESS = b"merges:\n" + b"  - t h\n" * 40
+
+
+@pytest.mark.parametrize("compression", [zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED])
+def test_zip_member_whose_crc_does_not_match_is_corruption(scan, compression):
+    intact = builders.zip_of({"tokenizer.yaml": _HARMLESS}, compression=compression)
+    assert scan(intact, filename="bundle.zip", kind="other").verdict == "valid"
+    corrupted = builders.zip_with_bad_crc({"tokenizer.yaml": _HARMLESS}, compression=compression)
+    result = scan(corrupted, filename="bundle.zip", kind="other")
+    assert result.verdict == "rejected"
+    message = finding(result, "archive.crc_mismatch").message
+    assert "'tokenizer.yaml'" in message and "corrupted" in message
+
+
+def test_stored_zip_member_with_a_bad_crc_is_still_scanned(scan):
+    corrupted = builders.zip_with_bad_crc({"model.pkl": builders.os_system_pickle(2)})
+    assert {"archive.crc_mismatch", "pickle.dangerous_global"} <= codes(scan(corrupted, filename="m.zip"))
+
+
+def test_gzip_and_tar_gz_trailer_crc_mismatch_is_corruption(scan):
+    tar = builders.tar_of([("tokenizer.yaml", _HARMLESS)])
+    assert scan(gzip.compress(tar), filename="bundle.tar.gz", kind="other").verdict == "valid"
+    for content, name in (
+        (builders.gzip_with_bad_crc(tar), "bundle.tar.gz"),
+        (builders.gzip_with_bad_crc(_HARMLESS), "t.gz"),
+    ):
+        result = scan(content, filename=name, kind="other")
+        assert result.verdict == "rejected"
+        assert "gzip stream" in finding(result, "archive.crc_mismatch").message
+
+
+def test_seven_zip_member_crc_mismatch_is_corruption(scan):
+    members = {"tokenizer.yaml": b"0123456789abcdef"}
+    assert (
+        scan(builders.seven_zip(members, corrupt=(b"0123456789abcdef",) * 2), filename="b.7z", kind="other").verdict
+        == "valid"
+    )
+    corrupted = builders.seven_zip(members, corrupt=(b"0123456789abcdef", b"0123456789abcdeF"))
+    result = scan(corrupted, filename="bundle.7z", kind="other")
+    assert result.verdict == "rejected"
+    assert "'tokenizer.yaml'" in finding(result, "archive.crc_mismatch").message
+
+
+@pytest.mark.parametrize("entry", [0, 1])
+@pytest.mark.parametrize("filename", ["bundle.tar", "artifact"])
+def test_tar_header_whose_checksum_does_not_add_up_is_corruption(scan, entry, filename):
+    members = [("a.yaml", _HARMLESS), ("b.yaml", _HARMLESS)]
+    assert scan(builders.tar_of(members), filename=filename, kind="other").verdict == "valid"
+    result = scan(builders.tar_with_bad_header_checksum(members, entry=entry), filename=filename, kind="other")
+    assert (result.format, result.verdict) == ("tar", "rejected")
+    assert "checksum" in finding(result, "archive.crc_mismatch").message
+    corrupted_inside_gzip = gzip.compress(builders.tar_with_bad_header_checksum(members, entry=entry))
+    assert "archive.crc_mismatch" in codes(scan(corrupted_inside_gzip, filename="b.tar.gz", kind="other"))

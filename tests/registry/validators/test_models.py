@@ -149,11 +149,45 @@ def test_gguf_clean_and_broken(scan):
     assert "gguf.malformed" in codes(scan(bytes(lying), filename="m.gguf"))
 
 
-def test_gguf_chat_template_reaching_python_internals(scan):
-    template = "{{ ''.__class__.__mro__[1].__subclasses__() }}"
+@pytest.mark.parametrize(
+    ("template", "named"),
+    [
+        (builders.CVE_2024_34359_TEMPLATE, "__subclasses__"),
+        ("{{ ''.__class__.__mro__[1].__subclasses__() }}", "__mro__"),
+        ("{{ cycler.__init__.__globals__.os.popen('id').read() }}", "__globals__"),
+        ("{{ lipsum['__globals__']['__builtins__']['__import__']('os') }}", "__import__"),
+        ("{{ namespace|attr('__init__')|attr('__globals__') }}", "__globals__"),
+        ("{{ messages|attr('_' * 2 ~ 'class' ~ '_' * 2) }}", "attr(<computed name>)"),
+        ("{{ '{0.__class__.__base__}'.format(messages) }}", "__class__"),
+        ("{{ __builtins__ }}", "__builtins__"),
+        ("{% set g = range(3)|map('upper') %}{{ g.gi_frame.f_back.f_globals }}", "f_globals"),
+        ("{{ x.__class__ }}{% if %}", "__class__"),  # not even valid Jinja: the text still shows the escape
+    ],
+)
+def test_gguf_chat_template_reaching_python_internals_is_rejected(scan, template, named):
+    result = scan(builders.gguf(template=template), filename="m.gguf")
+    assert result.verdict == "rejected"
+    message = finding(result, "gguf.chat_template_escape").message
+    assert named in message and "CVE-2024-34359" in message
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        "{% import 'macros.j2' as m %}{{ m.turn(messages) }}",
+        "{{ messages[0]['content'] ~ ' exec(' }}",
+        "{% for message in messages %}{{ message.content }}{% endfor",  # not valid Jinja
+    ],
+)
+def test_gguf_chat_template_that_is_merely_unusual_needs_review(scan, template):
     result = scan(builders.gguf(template=template), filename="m.gguf")
     assert result.verdict == "needs_review"
-    assert "gguf.suspicious_chat_template" in codes(result)
+    assert codes(result) == {"gguf.suspicious_chat_template"}
+
+
+def test_gguf_with_an_ordinary_chat_template_is_valid(scan):
+    result = scan(builders.gguf(template=builders.CHATML_TEMPLATE), filename="m.gguf")
+    assert (result.verdict, result.findings) == ("valid", ())
 
 
 def test_onnx_in_a_compressed_tar_may_use_a_sibling_stored_after_it(scan):
@@ -163,3 +197,10 @@ def test_onnx_in_a_compressed_tar_may_use_a_sibling_stored_after_it(scan):
     for content, name in ((bundle, "m.tar"), (gzip.compress(bundle), "m.tar.gz")):
         result = scan(content, filename=name, kind="other")
         assert "onnx.external_data" not in codes(result), [f.as_dict() for f in result.findings]
+
+
+def test_gguf_chat_template_too_long_to_inspect_is_rejected(scan):
+    template = "{{ messages[0]['content'] }}" + " " * (1024 * 1024)
+    result = scan(builders.gguf(template=template), filename="m.gguf")
+    assert result.verdict == "rejected"
+    assert "was not inspected" in finding(result, "gguf.chat_template_too_large").message

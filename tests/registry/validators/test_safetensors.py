@@ -101,3 +101,26 @@ def test_sub_byte_dtypes(scan):
     assert scan(ok, filename="m.safetensors").verdict == "valid"
     odd = builders.safetensors_raw(_header(a={"dtype": "F4", "shape": [3], "data_offsets": [0, 2]}), bytes(2))
     assert "safetensors.size_mismatch" in codes(scan(odd, filename="m.safetensors"))
+
+
+@pytest.mark.parametrize(
+    ("length", "code"),
+    [
+        (10_000, "safetensors.header_beyond_file"),
+        (2**32, "safetensors.header_too_large"),
+        (2**63, "safetensors.header_too_large"),
+        (2**64 - 1, "safetensors.header_too_large"),
+        (0, "safetensors.header_not_json"),
+    ],
+)
+@pytest.mark.parametrize(("filename", "kind"), [("model.safetensors", "weights"), ("artifact", "other")])
+def test_an_impossible_header_length_is_malformed_safetensors_whatever_the_name(scan, length, code, filename, kind):
+    result = scan(struct.pack("<Q", length) + b'{"a": 1}' + bytes(64), filename=filename, kind=kind)
+    assert (result.format, result.verdict) == ("safetensors", "rejected")
+    assert codes(result) == {code}
+
+
+@pytest.mark.parametrize("content", [b"function{ return 1; }\n", b"abcdefgh{}\n", b'metadata{"a": 1}\n'])
+def test_text_with_a_brace_at_byte_eight_is_not_safetensors(scan, content):
+    result = scan(content, filename="notes.txt", kind="documentation")
+    assert result.format == "text"
