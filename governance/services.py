@@ -613,13 +613,23 @@ def _gate_decision(*, actor, version: ModelVersion, stage: str) -> dict | None:
 
 @transaction.atomic
 def version_transition(
-    *, actor, version: ModelVersion, stage: str, justification: str = "", archive_existing: bool = True
+    *,
+    actor,
+    version: ModelVersion,
+    stage: str,
+    justification: str = "",
+    archive_existing: bool = True,
+    through_staging: bool = False,
 ) -> ModelVersion:
     """Move a version through its lifecycle: the lifecycle rules, then the policy and approval gate. A
     promotion to production archives the version it replaces (unless `archive_existing` is False) and marks
-    the approval used."""
+    the approval used. With `through_staging`, a promotion of a version that cannot go straight to production
+    (in development or archived) first moves it to staging, through the same gate, in the same transaction:
+    *Promote to production* is one step for an approved version wherever it stands."""
     version = ModelVersion.objects.select_for_update().select_related("model").get(pk=version.pk)
     permissions.require(actor, Action.CHANGE, version)
+    if through_staging and stage == Stage.PRODUCTION and version.stage in (Stage.DEVELOPMENT, Stage.ARCHIVED):
+        version = version_transition(actor=actor, version=version, stage=Stage.STAGING, justification=justification)
     refusal = registry_services.transition_refusal(version.stage, stage)
     if refusal:
         raise Conflict(refusal, code="illegal_transition")

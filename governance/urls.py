@@ -14,6 +14,7 @@ urlpatterns = [
     path("models/<model:name>/production/", views.model_production, name="model-production"),
     path("models/<model:name>/versions/<int:version>/approvals/", views.version_approvals, name="version-approvals"),
     path("models/<model:name>/versions/<int:version>/approval/", views.request_submit, name="request-submit"),
+    path("models/<model:name>/versions/<int:version>/promote/", views.version_promote, name="version-promote"),
     path("models/<model:name>/versions/<int:version>/break-glass/", views.version_break_glass, name="break-glass"),
     path("", views.dashboard, name="dashboard"),
     path("reviews/", views.reviews, name="reviews"),

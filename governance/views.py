@@ -26,6 +26,7 @@ from registry import permissions
 from registry import selectors as registry_selectors
 from registry.exceptions import DomainError
 from registry.pagination import CappedPaginator
+from registry.choices import Stage
 from registry.permissions import Action
 
 User = get_user_model()
@@ -228,6 +229,29 @@ def model_rollback(request, name):
     else:
         messages.success(request, f"Rolled back: v{restored.version} is in production again.")
     return redirect(model)
+
+
+@require_POST
+def version_promote(request, name, version):
+    """*Promote to production*: an approved version takes its approved route (through staging when needed)
+    in one step, through the one transition service."""
+    model = registry_selectors.model_get(user=request.user, name=name)
+    found = registry_selectors.version_get(user=request.user, model=model, version=version, action=Action.CHANGE)
+    try:
+        services.version_transition(
+            actor=request.user,
+            version=found,
+            stage=Stage.PRODUCTION,
+            justification=request.POST.get("justification", "")[:5000],
+            through_staging=True,
+        )
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    except PermissionDenied as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"v{found.version} moved to production.")
+    return redirect(found)
 
 
 @require_POST
