@@ -24,9 +24,9 @@ from governance.forms import (
 from governance.models import ApprovalPolicy, Notification
 from registry import permissions
 from registry import selectors as registry_selectors
+from registry.choices import Stage
 from registry.exceptions import DomainError
 from registry.pagination import CappedPaginator
-from registry.choices import Stage
 from registry.permissions import Action
 
 User = get_user_model()

@@ -61,7 +61,18 @@ class ModelFilter(django_filters.FilterSet):
 
     class Meta:
         model = RegisteredModel
-        fields = ["q", "risk_tier", "in_production", "stage", "owner", "team", "framework", "task_type", "visibility", "sort"]
+        fields = [
+            "q",
+            "risk_tier",
+            "in_production",
+            "stage",
+            "owner",
+            "team",
+            "framework",
+            "task_type",
+            "visibility",
+            "sort",
+        ]
 
     def filter_search(self, queryset, name, value):
         return search_models(queryset, value)

@@ -5,8 +5,8 @@ import pytest
 from drf_spectacular.generators import SchemaGenerator
 from rest_framework.serializers import BaseSerializer
 
-from registry.api.serializers import RejectUnknownFields
 from registry import services
+from registry.api.serializers import RejectUnknownFields
 from registry.choices import Stage
 from registry.models import RegisteredModel
 from tests.conftest import bearer

@@ -28,8 +28,9 @@ class RejectUnknownFields:
             unknown = sorted(set(data) - accepted)
             if unknown:
                 listed = ", ".join(sorted(accepted)) or "no fields"
+                plural = "s" if len(unknown) > 1 else ""
                 raise InvalidInput(
-                    f"Unknown field{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}: this request takes {listed}.",
+                    f"Unknown field{plural} {', '.join(unknown)}: this request takes {listed}.",
                     code="unknown_field",
                     fields={name: ["Unknown field."] for name in unknown},
                 )
