@@ -112,7 +112,7 @@ def policies() -> QuerySet:
 def unread_notifications_count(*, user) -> int:
     if not getattr(user, "is_authenticated", False):
         return 0
-    return Notification.objects.filter(user=user, read_at__isnull=True).count()
+    return Notification.objects.filter(user=user, read_at__isnull=True, done_at__isnull=True).count()
 
 
 def notifications(*, user) -> QuerySet:

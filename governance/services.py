@@ -82,6 +82,16 @@ def _notify(users: Iterable, message: str, link: str) -> None:
         transaction.on_commit(lambda: _send(batch))
 
 
+@transaction.atomic
+def notifications_mark_done(*, request: ApprovalRequest) -> int:
+    """Mark done every notification that points at `request` (review requests, earlier decisions), called
+    whenever the request is decided, withdrawn or expires: the inbox keeps them, its badge stops counting
+    them. Inbox bookkeeping, not a change to the registry: the decision it follows is the audited event."""
+    return Notification.objects.filter(link=request.get_absolute_url(), done_at__isnull=True).update(
+        done_at=timezone.now()
+    )
+
+
 def _send(batch) -> None:
     try:
         send_mass_mail(batch, fail_silently=False)
@@ -378,6 +388,7 @@ def _decide(request: ApprovalRequest, *, status: str, reason: str, actor) -> Non
             "valid_until": request.valid_until if status == "approved" else None,
         },
     )
+    notifications_mark_done(request=request)
     verb = {"approved": "approved", "rejected": "rejected", "changes_requested": "returned for changes"}[status]
     _notify(
         [request.submitted_by, request.version.model.owner],
@@ -538,6 +549,7 @@ def approval_request_withdraw(*, actor, request: ApprovalRequest, reason: str = 
         target=request,
         changes={"status": {"before": before, "after": "withdrawn"}, "reason": reason.strip()},
     )
+    notifications_mark_done(request=request)
     return request
 
 
@@ -564,6 +576,7 @@ def approvals_expire() -> int:
                 target=request,
                 changes={"status": {"before": "approved", "after": "expired"}},
             )
+            notifications_mark_done(request=request)
             _notify(
                 [request.submitted_by, request.version.model.owner],
                 f"The approval of {request.version} → {request.target_stage} expired unused: submit it again",
@@ -1443,6 +1456,36 @@ def audit_export(*, actor, filters: Mapping[str, Any], fmt: str) -> AuditExport:
             changes={"format": fmt, "filters": applied, "head_seq": head, **bounds},
         )
     return AuditExport(events=events, fmt=fmt, first_seq=bounds["first"], last_seq=bounds["last"])
+
+
+AUDIT_VERIFY_NOW_ACTION = "audit.verification_requested"
+
+
+@transaction.atomic
+def audit_verification_request(*, actor) -> None:
+    """An auditor's *Verify now*: recompute the chain and its checkpoints in the background (in-process under
+    `make run`). Recorded in the trail; at most one request per AUDIT_VERIFY_NOW_SECONDS, so the button
+    cannot be used to load the database."""
+    if not permissions.can_read_audit_trail(actor):
+        raise PermissionDenied("Verifying the audit trail is open to auditors and administrators.")
+    since = timezone.now() - dt.timedelta(seconds=settings.AUDIT_VERIFY_NOW_SECONDS)
+    if AuditEvent.objects.filter(action=AUDIT_VERIFY_NOW_ACTION, timestamp__gte=since).exists():
+        raise Conflict(
+            f"A verification was requested less than {settings.AUDIT_VERIFY_NOW_SECONDS} seconds ago; "
+            "its result appears on this page.",
+            code="verification_rate_limited",
+        )
+    head = AuditEvent.objects.order_by("-seq").values_list("seq", flat=True).first() or 0
+    audit_record(
+        actor=actor,
+        action=AUDIT_VERIFY_NOW_ACTION,
+        target_type="audit_trail",
+        target_label="audit trail verification",
+        changes={"head_seq": head},
+    )
+    from governance.tasks import audit_verify
+
+    transaction.on_commit(audit_verify.delay)
 
 
 def auth_login_record(*, user, request=None) -> None:

@@ -39,16 +39,30 @@ def audit_log(request):
     page = CappedPaginator(filterset.qs, 50).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
+    partial = bool(request.headers.get("HX-Request"))
     context = {
         "filter": filterset,
         "page": page,
         "query": query.urlencode(),
         "filtered": any(v for k, v in request.GET.items() if k != "page"),
+        "verification_started": not partial and checkpoints.verification_start_if_due(),
         "verification": checkpoints.latest_verification(),
         "nav_section": "audit",
     }
-    template = "governance/_audit_results.html" if request.headers.get("HX-Request") else "governance/audit_log.html"
+    template = "governance/_audit_results.html" if partial else "governance/audit_log.html"
     return render(request, template, context)
+
+
+@require_POST
+def audit_verify(request):
+    """*Verify now* on the audit page (auditors and administrators; at most once a minute; recorded)."""
+    try:
+        services.audit_verification_request(actor=request.user)
+    except DomainError as exc:
+        messages.warning(request, exc.message)
+    else:
+        messages.success(request, "Verification started: its result appears below when it finishes.")
+    return redirect("governance:audit-log")
 
 
 def audit_export(request):
@@ -371,14 +385,22 @@ def inbox(request):
     return render(request, "governance/inbox.html", {"page": page, "nav_section": "inbox"})
 
 
+DASHBOARD_ROWS = 10
+
+
 def dashboard(request):
-    context = {
-        "open_requests": selectors.requests_to_review(user=request.user)[:10],
-        "my_requests": selectors.requests_submitted(user=request.user)[:10],
-        "break_glass": selectors.break_glass_events(user=request.user)[:10],
-        "production": selectors.models_in_production(user=request.user)[:10],
-        "nav_section": "governance",
+    """The first rows of each list, each with its total and a link to the full list."""
+    lists = {
+        "open_requests": selectors.requests_to_review(user=request.user),
+        "my_requests": selectors.requests_submitted(user=request.user),
+        "break_glass": selectors.break_glass_events(user=request.user),
+        "production": selectors.models_in_production(user=request.user),
     }
+    context = {name: rows[:DASHBOARD_ROWS] for name, rows in lists.items()}
+    context.update({f"{name}_count": rows.count() for name, rows in lists.items()})
+    context.update(
+        {"can_read_audit": permissions.can_read_audit_trail(request.user), "nav_section": "governance"}
+    )
     return render(request, "governance/dashboard.html", context)
 
 
