@@ -18,8 +18,8 @@ import hashlib
 import hmac
 import json
 import time
-from datetime import timedelta
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.conf import settings
 from django.core.cache import cache

@@ -398,9 +398,7 @@ def dashboard(request):
     }
     context = {name: rows[:DASHBOARD_ROWS] for name, rows in lists.items()}
     context.update({f"{name}_count": rows.count() for name, rows in lists.items()})
-    context.update(
-        {"can_read_audit": permissions.can_read_audit_trail(request.user), "nav_section": "governance"}
-    )
+    context.update({"can_read_audit": permissions.can_read_audit_trail(request.user), "nav_section": "governance"})
     return render(request, "governance/dashboard.html", context)
 
 
