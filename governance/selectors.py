@@ -150,6 +150,23 @@ def production_history(*, user, model) -> list[dict]:
     return rows
 
 
+def rollback_target(*, user, model, current=None) -> ApprovalRequest | None:
+    """The promotion a rollback would return to: the latest production approval used for another version
+    than the one in production now (`current`, looked up if not given). None: nothing to roll back to."""
+    permissions.require(user, Action.VIEW, model)
+    if current is None:
+        current = model.versions.filter(stage=Stage.PRODUCTION).order_by("-stage_changed_at").first()
+    if current is None:
+        return None
+    return (
+        ApprovalRequest.objects.filter(version__model=model, target_stage=Stage.PRODUCTION, status="promoted")
+        .exclude(version=current)
+        .select_related("version")
+        .order_by("-promoted_at")
+        .first()
+    )
+
+
 def models_in_production(*, user) -> QuerySet:
     return (
         permissions.restrict(RegisteredModel.objects.all(), user, Action.VIEW)

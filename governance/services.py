@@ -691,13 +691,7 @@ def model_rollback(*, actor, model: RegisteredModel, justification: str = "") ->
     current = model.versions.filter(stage=Stage.PRODUCTION).order_by("-stage_changed_at").first()
     if current is None:
         raise Conflict(f"'{model.name}' has no version in production to roll back.", code="nothing_to_roll_back")
-    previous = (
-        ApprovalRequest.objects.filter(version__model=model, target_stage=Stage.PRODUCTION, status="promoted")
-        .exclude(version=current)
-        .select_related("version")
-        .order_by("-promoted_at")
-        .first()
-    )
+    previous = selectors.rollback_target(user=actor, model=model, current=current)
     if previous is None:
         raise Conflict("No earlier production version to return to.", code="nothing_to_roll_back")
     target = previous.version

@@ -438,6 +438,7 @@ def model_production(request, name):
         "model": model,
         "history": selectors.production_history(user=request.user, model=model)[-10:][::-1],
         "can_change": permissions.can(request.user, Action.CHANGE, model),
+        "rollback_to": selectors.rollback_target(user=request.user, model=model),
     }
     return render(request, "governance/_model_production.html", context)
 
