@@ -167,6 +167,32 @@ def rollback_target(*, user, model, current=None) -> ApprovalRequest | None:
     )
 
 
+def metrics_compared(*, user, version) -> tuple[object | None, list[dict]]:
+    """The version's metrics next to those of its model's production version (when another version is in
+    production): `(production version or None, rows)`, each row a metric name, dataset and split with both
+    values and the difference, matched on all three."""
+    permissions.require(user, Action.VIEW, version)
+    model = version.model
+    baseline = None
+    if model.production_version and model.production_version != version.version:
+        baseline = model.versions.prefetch_related("metrics").filter(version=model.production_version).first()
+    current = {(m.name, m.dataset, m.split): m.value for m in baseline.metrics.all()} if baseline else {}
+    rows = []
+    for metric in version.metrics.all():
+        before = current.get((metric.name, metric.dataset, metric.split))
+        rows.append(
+            {
+                "name": metric.name,
+                "dataset": metric.dataset,
+                "split": metric.split,
+                "value": metric.value,
+                "production": before,
+                "difference": None if before is None else metric.value - before,
+            }
+        )
+    return baseline, rows
+
+
 def models_in_production(*, user) -> QuerySet:
     return (
         permissions.restrict(RegisteredModel.objects.all(), user, Action.VIEW)

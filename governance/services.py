@@ -366,6 +366,17 @@ def request_tallies(request: ApprovalRequest) -> list[tuple[Committee, Any]]:
     return result
 
 
+def request_awaiting_votes(request: ApprovalRequest) -> list[tuple[Committee, list]]:
+    """Each required committee with the members who may still vote on the request's current round (eligible
+    under separation of duties, not yet voted): whom reviewers and the submitter are waiting for."""
+    conflicted = conflicted_user_ids(request)
+    voted = set(request.votes.filter(round=request.round).values_list("committee_id", "voter_id"))
+    return [
+        (committee, [u for u in _eligible_members(committee, conflicted) if (committee.pk, u.pk) not in voted])
+        for committee in request.committees.all()
+    ]
+
+
 def _decide(request: ApprovalRequest, *, status: str, reason: str, actor) -> None:
     now = timezone.now()
     before = request.status

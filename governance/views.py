@@ -137,10 +137,15 @@ def _vote_context(request, approval, form=None):
         approval.target_stage,
         gate.policy_for(approval.version.model.risk_tier, approval.target_stage),
     )
+    production, metric_rows = selectors.metrics_compared(user=request.user, version=approval.version)
     return {
         "approval": approval,
         "version": approval.version,
         "model": approval.version.model,
+        "assessment": selectors.model_current_assessment(approval.version.model),
+        "awaiting": services.request_awaiting_votes(approval) if approval.status == "open" else [],
+        "production": production,
+        "metric_rows": metric_rows,
         "tallies": tallies,
         "flagged": flagged,
         "vote_forms": forms_by_committee,
