@@ -5,17 +5,20 @@ menu on a model's governance tabs, *Roll back*, and the audit page verifying its
 import io
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from playwright.sync_api import expect
 
 from governance.models import AuditVerification, Notification
-from registry import services
+from registry import permissions, services
 from registry.models import RegisteredModel
+from registry.permissions import Action
 
 pytestmark = pytest.mark.browser
 
 PASSWORD = "e2e-demo-password"
-LONG_NAME = "customer-lifetime-value-regression-for-the-retail-and-small-business-segments-2026-v2"
+# Underscores and dots offer no line break, unlike dashes.
+LONG_NAME = "customer_lifetime_value_regression_for_the_retail_and_small_business_segments_2026_v2"
 
 # Every <section> of the page: its box, and whether its content spills out of it sideways.
 SECTION_BOXES = """() => [...document.querySelectorAll('main section')].map(s => {
@@ -30,6 +33,12 @@ def demo(transactional_db, monkeypatch, artifact_storage):
     call_command("seed_demo", stdout=io.StringIO())
 
 
+def _live_for(username: str):
+    """The models with a version in production that this demo user may see."""
+    user = get_user_model().objects.get(username=username)
+    return permissions.restrict(RegisteredModel.objects.filter(production_version__isnull=False), user, Action.VIEW)
+
+
 def _fits(page, selector: str) -> bool:
     return page.eval_on_selector(selector, "e => e.scrollWidth <= e.clientWidth + 1")
 
@@ -38,7 +47,7 @@ def test_the_catalog_shows_production_and_a_long_name_wraps(demo, browser_sessio
     assert len(LONG_NAME) == 85
     owner = RegisteredModel.objects.get(name="credit-scoring").owner
     services.model_create(actor=owner, name=LONG_NAME, title="Customer lifetime value for retail and SMEs")
-    live = RegisteredModel.objects.filter(production_version__isnull=False)
+    live = _live_for("viewer")
     credit = live.get(name="credit-scoring")
 
     session = browser_session()
@@ -82,7 +91,7 @@ def test_the_owners_dashboard_inbox_and_model_tabs(demo, browser_session):
     session.screenshot("dashboard")
     page.get_by_role("link", name="See all", exact=False).filter(has_text="in the catalog").click()
     page.wait_for_url("**in_production=yes**")
-    live = RegisteredModel.objects.filter(production_version__isnull=False).count()
+    live = _live_for("owner").count()
     expect(page.locator("#results p[aria-live]")).to_contain_text(f"{live} model")
 
     # The inbox pages; its badge counts what still needs action.
@@ -105,6 +114,9 @@ def test_the_owners_dashboard_inbox_and_model_tabs(demo, browser_session):
 
 def test_the_audit_page_verifies_its_chain_and_diffs_fit(demo, browser_session):
     assert not AuditVerification.objects.exists(), "no beat ran: nothing verified yet"
+    credit = RegisteredModel.objects.get(name="credit-scoring")
+    report = "s3://validation/" + "a1b2c3d4e5f6" * 20 + ".pdf"  # no break opportunity in 250 characters
+    services.model_update(actor=credit.owner, model=credit, data={"description": f"Validation: {report}"})
     session = browser_session()
     page = session.page
     session.login("auditor", PASSWORD)
@@ -116,10 +128,11 @@ def test_the_audit_page_verifies_its_chain_and_diffs_fit(demo, browser_session):
     page.get_by_role("button", name="Verify now").click()
     expect(page.get_by_text("less than 60 seconds ago")).to_be_visible()
 
-    # The widest diffs: a decision binding file digests, a promotion citing its approval.
-    page.get_by_label("Action (e.g. version.created, or version.)").fill("approval.decided")
+    # A diff with a long unbroken value (a link in the description) wraps inside the table.
+    page.get_by_label("Action (e.g. version.created, or version.)").fill("model.updated")
     page.get_by_role("button", name="Apply").click()
-    page.wait_for_url("**action=approval.decided**")
+    page.wait_for_url("**action=model.updated**")
+    page.wait_for_load_state("networkidle")  # the form also filters as you type: let the last answer land
     page.locator("#results details summary").first.click()
     expect(page.locator("#results details[open] .audit-diff")).to_be_visible()
     assert _fits(page, "#results .table-responsive"), "the expanded diff is clipped"
