@@ -250,6 +250,11 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 CELERY_BROKER_CONNECTION_TIMEOUT = 3
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_DEFAULT_QUEUE = env("CELERY_QUEUE", default="celery")
+# How often the audit chain is recomputed: the beat task's period, and the age beyond which the audit page
+# starts a verification itself when someone opens it (no beat runs under `make run`).
+AUDIT_VERIFY_EVERY_MINUTES = env.int("AUDIT_VERIFY_EVERY_MINUTES", default=360)
+# An auditor's *Verify now* is accepted at most once per this many seconds.
+AUDIT_VERIFY_NOW_SECONDS = env.int("AUDIT_VERIFY_NOW_SECONDS", default=60)
 # Periodic jobs, run by `celery beat` (`make worker` starts one). Each task is idempotent.
 CELERY_BEAT_SCHEDULE = {
     "artifacts-requeue": {
@@ -271,7 +276,7 @@ CELERY_BEAT_SCHEDULE = {
     },
     "audit-verify": {
         "task": "governance.tasks.audit_verify",
-        "schedule": timedelta(minutes=env.int("AUDIT_VERIFY_EVERY_MINUTES", default=360)),
+        "schedule": timedelta(minutes=AUDIT_VERIFY_EVERY_MINUTES),
     },
     # Expire risk assessments past their validity and send "re-review due soon" reminders.
     "assessments-review": {

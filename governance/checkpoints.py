@@ -19,8 +19,10 @@ import hmac
 import json
 import time
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.files.base import ContentFile
 from django.core.files.storage import storages
 from django.db import transaction
@@ -188,3 +190,21 @@ def verification_run(*, from_seq: int = 1, workers: int = 1) -> AuditVerificatio
 
 def latest_verification() -> AuditVerification | None:
     return AuditVerification.objects.order_by("-ran_at").first()
+
+
+def verification_due() -> bool:
+    """No verification ran within AUDIT_VERIFY_EVERY_MINUTES (e.g. under `make run`, where no beat runs)."""
+    latest = latest_verification()
+    horizon = timezone.now() - timedelta(minutes=settings.AUDIT_VERIFY_EVERY_MINUTES)
+    return latest is None or latest.ran_at < horizon
+
+
+def verification_start_if_due() -> bool:
+    """Start a verification in the background when none is recent and none was started in the last ten
+    minutes (in-process, so finished on return, when tasks run eagerly as under `make run`). True if started."""
+    from governance.tasks import audit_verify
+
+    if not verification_due() or not cache.add("audit-verification-started", True, timeout=600):
+        return False
+    audit_verify.delay()
+    return True

@@ -261,13 +261,16 @@ class Vote(models.Model):
 
 
 class Notification(models.Model):
-    """An in-app message: a request to review, a decision on one's request."""
+    """An in-app message: a request to review, a decision on one's request. The inbox badge counts those
+    unread and not done."""
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
     message = models.CharField(max_length=300)
     link = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     read_at = models.DateTimeField(null=True, blank=True)
+    # Set when what it asked for no longer needs anyone (the request it points at was decided).
+    done_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

@@ -112,7 +112,7 @@ def policies() -> QuerySet:
 def unread_notifications_count(*, user) -> int:
     if not getattr(user, "is_authenticated", False):
         return 0
-    return Notification.objects.filter(user=user, read_at__isnull=True).count()
+    return Notification.objects.filter(user=user, read_at__isnull=True, done_at__isnull=True).count()
 
 
 def notifications(*, user) -> QuerySet:
@@ -148,6 +148,49 @@ def production_history(*, user, model) -> list[dict]:
                 }
             )
     return rows
+
+
+def rollback_target(*, user, model, current=None) -> ApprovalRequest | None:
+    """The promotion a rollback would return to: the latest production approval used for another version
+    than the one in production now (`current`, looked up if not given). None: nothing to roll back to."""
+    permissions.require(user, Action.VIEW, model)
+    if current is None:
+        current = model.versions.filter(stage=Stage.PRODUCTION).order_by("-stage_changed_at").first()
+    if current is None:
+        return None
+    return (
+        ApprovalRequest.objects.filter(version__model=model, target_stage=Stage.PRODUCTION, status="promoted")
+        .exclude(version=current)
+        .select_related("version")
+        .order_by("-promoted_at")
+        .first()
+    )
+
+
+def metrics_compared(*, user, version) -> tuple[object | None, list[dict]]:
+    """The version's metrics next to those of its model's production version (when another version is in
+    production): `(production version or None, rows)`, each row a metric name, dataset and split with both
+    values and the difference, matched on all three."""
+    permissions.require(user, Action.VIEW, version)
+    model = version.model
+    baseline = None
+    if model.production_version and model.production_version != version.version:
+        baseline = model.versions.prefetch_related("metrics").filter(version=model.production_version).first()
+    current = {(m.name, m.dataset, m.split): m.value for m in baseline.metrics.all()} if baseline else {}
+    rows = []
+    for metric in version.metrics.all():
+        before = current.get((metric.name, metric.dataset, metric.split))
+        rows.append(
+            {
+                "name": metric.name,
+                "dataset": metric.dataset,
+                "split": metric.split,
+                "value": metric.value,
+                "production": before,
+                "difference": None if before is None else metric.value - before,
+            }
+        )
+    return baseline, rows
 
 
 def models_in_production(*, user) -> QuerySet:

@@ -83,6 +83,16 @@ def _notify(users: Iterable, message: str, link: str) -> None:
         transaction.on_commit(lambda: _send(batch))
 
 
+@transaction.atomic
+def notifications_mark_done(*, request: ApprovalRequest) -> int:
+    """Mark done every notification that points at `request` (review requests, earlier decisions), called
+    whenever the request is decided, withdrawn or expires: the inbox keeps them, its badge stops counting
+    them. Inbox bookkeeping, not a change to the registry: the decision it follows is the audited event."""
+    return Notification.objects.filter(link=request.get_absolute_url(), done_at__isnull=True).update(
+        done_at=timezone.now()
+    )
+
+
 def _send(batch) -> None:
     try:
         send_mass_mail(batch, fail_silently=False)
@@ -362,6 +372,17 @@ def request_tallies(request: ApprovalRequest) -> list[tuple[Committee, Any]]:
     return result
 
 
+def request_awaiting_votes(request: ApprovalRequest) -> list[tuple[Committee, list]]:
+    """Each required committee with the members who may still vote on the request's current round (eligible
+    under separation of duties, not yet voted): whom reviewers and the submitter are waiting for."""
+    conflicted = conflicted_user_ids(request)
+    voted = set(request.votes.filter(round=request.round).values_list("committee_id", "voter_id"))
+    return [
+        (committee, [u for u in _eligible_members(committee, conflicted) if (committee.pk, u.pk) not in voted])
+        for committee in request.committees.all()
+    ]
+
+
 def _decide(request: ApprovalRequest, *, status: str, reason: str, actor) -> None:
     now = timezone.now()
     before = request.status
@@ -384,6 +405,7 @@ def _decide(request: ApprovalRequest, *, status: str, reason: str, actor) -> Non
             "valid_until": request.valid_until if status == "approved" else None,
         },
     )
+    notifications_mark_done(request=request)
     verb = {"approved": "approved", "rejected": "rejected", "changes_requested": "returned for changes"}[status]
     _notify(
         [request.submitted_by, request.version.model.owner],
@@ -548,6 +570,7 @@ def approval_request_withdraw(*, actor, request: ApprovalRequest, reason: str = 
         target=request,
         changes={"status": {"before": before, "after": "withdrawn"}, "reason": reason.strip()},
     )
+    notifications_mark_done(request=request)
     return request
 
 
@@ -574,6 +597,7 @@ def approvals_expire() -> int:
                 target=request,
                 changes={"status": {"before": "approved", "after": "expired"}},
             )
+            notifications_mark_done(request=request)
             _notify(
                 [request.submitted_by, request.version.model.owner],
                 f"The approval of {request.version} → {request.target_stage} expired unused: submit it again",
@@ -638,13 +662,23 @@ def _gate_decision(*, actor, version: ModelVersion, stage: str) -> dict | None:
 
 @transaction.atomic
 def version_transition(
-    *, actor, version: ModelVersion, stage: str, justification: str = "", archive_existing: bool = True
+    *,
+    actor,
+    version: ModelVersion,
+    stage: str,
+    justification: str = "",
+    archive_existing: bool = True,
+    through_staging: bool = False,
 ) -> ModelVersion:
     """Move a version through its lifecycle: the lifecycle rules, then the policy and approval gate. A
     promotion to production archives the version it replaces (unless `archive_existing` is False) and marks
-    the approval used."""
+    the approval used. With `through_staging`, a promotion of a version that cannot go straight to production
+    (in development or archived) first moves it to staging, through the same gate, in the same transaction:
+    *Promote to production* is one step for an approved version wherever it stands."""
     version = ModelVersion.objects.select_for_update().select_related("model").get(pk=version.pk)
     permissions.require(actor, Action.CHANGE, version)
+    if through_staging and stage == Stage.PRODUCTION and version.stage in (Stage.DEVELOPMENT, Stage.ARCHIVED):
+        version = version_transition(actor=actor, version=version, stage=Stage.STAGING, justification=justification)
     refusal = registry_services.transition_refusal(version.stage, stage)
     if refusal:
         raise Conflict(refusal, code="illegal_transition")
@@ -693,13 +727,7 @@ def model_rollback(*, actor, model: RegisteredModel, justification: str = "") ->
     current = model.versions.filter(stage=Stage.PRODUCTION).order_by("-stage_changed_at").first()
     if current is None:
         raise Conflict(f"'{model.name}' has no version in production to roll back.", code="nothing_to_roll_back")
-    previous = (
-        ApprovalRequest.objects.filter(version__model=model, target_stage=Stage.PRODUCTION, status="promoted")
-        .exclude(version=current)
-        .select_related("version")
-        .order_by("-promoted_at")
-        .first()
-    )
+    previous = selectors.rollback_target(user=actor, model=model, current=current)
     if previous is None:
         raise Conflict("No earlier production version to return to.", code="nothing_to_roll_back")
     target = previous.version
@@ -1458,6 +1486,36 @@ def audit_export(*, actor, filters: Mapping[str, Any], fmt: str) -> AuditExport:
             changes={"format": fmt, "filters": applied, "head_seq": head, **bounds},
         )
     return AuditExport(events=events, fmt=fmt, first_seq=bounds["first"], last_seq=bounds["last"])
+
+
+AUDIT_VERIFY_NOW_ACTION = "audit.verification_requested"
+
+
+@transaction.atomic
+def audit_verification_request(*, actor) -> None:
+    """An auditor's *Verify now*: recompute the chain and its checkpoints in the background (in-process under
+    `make run`). Recorded in the trail; at most one request per AUDIT_VERIFY_NOW_SECONDS, so the button
+    cannot be used to load the database."""
+    if not permissions.can_read_audit_trail(actor):
+        raise PermissionDenied("Verifying the audit trail is open to auditors and administrators.")
+    since = timezone.now() - dt.timedelta(seconds=settings.AUDIT_VERIFY_NOW_SECONDS)
+    if AuditEvent.objects.filter(action=AUDIT_VERIFY_NOW_ACTION, timestamp__gte=since).exists():
+        raise Conflict(
+            f"A verification was requested less than {settings.AUDIT_VERIFY_NOW_SECONDS} seconds ago; "
+            "its result appears on this page.",
+            code="verification_rate_limited",
+        )
+    head = AuditEvent.objects.order_by("-seq").values_list("seq", flat=True).first() or 0
+    audit_record(
+        actor=actor,
+        action=AUDIT_VERIFY_NOW_ACTION,
+        target_type="audit_trail",
+        target_label="audit trail verification",
+        changes={"head_seq": head},
+    )
+    from governance.tasks import audit_verify
+
+    transaction.on_commit(audit_verify.delay)
 
 
 def auth_login_record(*, user, request=None) -> None:

@@ -24,6 +24,7 @@ from governance.forms import (
 from governance.models import ApprovalPolicy, Notification
 from registry import permissions
 from registry import selectors as registry_selectors
+from registry.choices import Stage
 from registry.exceptions import DomainError
 from registry.pagination import CappedPaginator
 from registry.permissions import Action
@@ -38,16 +39,30 @@ def audit_log(request):
     page = CappedPaginator(filterset.qs, 50).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
+    partial = bool(request.headers.get("HX-Request"))
     context = {
         "filter": filterset,
         "page": page,
         "query": query.urlencode(),
         "filtered": any(v for k, v in request.GET.items() if k != "page"),
+        "verification_started": not partial and checkpoints.verification_start_if_due(),
         "verification": checkpoints.latest_verification(),
         "nav_section": "audit",
     }
-    template = "governance/_audit_results.html" if request.headers.get("HX-Request") else "governance/audit_log.html"
+    template = "governance/_audit_results.html" if partial else "governance/audit_log.html"
     return render(request, template, context)
+
+
+@require_POST
+def audit_verify(request):
+    """*Verify now* on the audit page (auditors and administrators; at most once a minute; recorded)."""
+    try:
+        services.audit_verification_request(actor=request.user)
+    except DomainError as exc:
+        messages.warning(request, exc.message)
+    else:
+        messages.success(request, "Verification started: its result appears below when it finishes.")
+    return redirect("governance:audit-log")
 
 
 def audit_export(request):
@@ -118,10 +133,15 @@ def _vote_context(request, approval, form=None):
     ]
     votes = list(approval.votes.select_related("voter", "committee").order_by("-round", "cast_at"))
     plan_problems = gate.request_problems(approval)
+    production, metric_rows = selectors.metrics_compared(user=request.user, version=approval.version)
     return {
         "approval": approval,
         "version": approval.version,
         "model": approval.version.model,
+        "assessment": selectors.model_current_assessment(approval.version.model),
+        "awaiting": services.request_awaiting_votes(approval) if approval.status == "open" else [],
+        "production": production,
+        "metric_rows": metric_rows,
         "tallies": tallies,
         "flagged": flagged,
         "vote_forms": forms_by_committee,
@@ -226,6 +246,29 @@ def model_rollback(request, name):
     else:
         messages.success(request, f"Rolled back: v{restored.version} is in production again.")
     return redirect(model)
+
+
+@require_POST
+def version_promote(request, name, version):
+    """*Promote to production*: an approved version takes its approved route (through staging when needed)
+    in one step, through the one transition service."""
+    model = registry_selectors.model_get(user=request.user, name=name)
+    found = registry_selectors.version_get(user=request.user, model=model, version=version, action=Action.CHANGE)
+    try:
+        services.version_transition(
+            actor=request.user,
+            version=found,
+            stage=Stage.PRODUCTION,
+            justification=request.POST.get("justification", "")[:5000],
+            through_staging=True,
+        )
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    except PermissionDenied as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"v{found.version} moved to production.")
+    return redirect(found)
 
 
 @require_POST
@@ -345,14 +388,20 @@ def inbox(request):
     return render(request, "governance/inbox.html", {"page": page, "nav_section": "inbox"})
 
 
+DASHBOARD_ROWS = 10
+
+
 def dashboard(request):
-    context = {
-        "open_requests": selectors.requests_to_review(user=request.user)[:10],
-        "my_requests": selectors.requests_submitted(user=request.user)[:10],
-        "break_glass": selectors.break_glass_events(user=request.user)[:10],
-        "production": selectors.models_in_production(user=request.user)[:10],
-        "nav_section": "governance",
+    """The first rows of each list, each with its total and a link to the full list."""
+    lists = {
+        "open_requests": selectors.requests_to_review(user=request.user),
+        "my_requests": selectors.requests_submitted(user=request.user),
+        "break_glass": selectors.break_glass_events(user=request.user),
+        "production": selectors.models_in_production(user=request.user),
     }
+    context = {name: rows[:DASHBOARD_ROWS] for name, rows in lists.items()}
+    context.update({f"{name}_count": rows.count() for name, rows in lists.items()})
+    context.update({"can_read_audit": permissions.can_read_audit_trail(request.user), "nav_section": "governance"})
     return render(request, "governance/dashboard.html", context)
 
 
@@ -392,6 +441,7 @@ def model_production(request, name):
         "model": model,
         "history": selectors.production_history(user=request.user, model=model)[-10:][::-1],
         "can_change": permissions.can(request.user, Action.CHANGE, model),
+        "rollback_to": selectors.rollback_target(user=request.user, model=model),
     }
     return render(request, "governance/_model_production.html", context)
 

@@ -58,6 +58,13 @@ class TokenScope(models.TextChoices):
     VOTE = "vote", "Vote"
 
 
+class InProduction(models.TextChoices):
+    """The catalog's production filter."""
+
+    YES = "yes", "Has a version in production"
+    NO = "no", "No version in production"
+
+
 class ModelSort(models.TextChoices):
     NAME = "name", "Name (A-Z)"
     UPDATED = "-updated_at", "Last updated"

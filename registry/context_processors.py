@@ -14,6 +14,9 @@ RISK_SECTION_PAGES = {
     "template-edit",
 }
 
+# A model's own tabs served by governance (Assessments, Risks, History): the person is still in the catalog.
+MODEL_TAB_PAGES = {"model-assessments", "model-risks", "risk-create", "risk-edit", "model-history", "version-history"}
+
 
 def navigation(request):
     user = getattr(request, "user", None)
@@ -40,4 +43,6 @@ def navigation(request):
         section = "teams" if url_name.startswith("team") else "service-accounts"
     if url_name in RISK_SECTION_PAGES:
         section = "risk"
+    if url_name in MODEL_TAB_PAGES:
+        section = "catalog"
     return {"nav_items": items, "nav_roles": sorted(permissions.roles(user)), "nav_section": section}

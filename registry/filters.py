@@ -7,10 +7,10 @@ import re
 import django_filters
 from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.db import connection
-from django.db.models import F, Q, QuerySet, TextField
+from django.db.models import Exists, F, OuterRef, Q, QuerySet, TextField
 from django.db.models.functions import Cast
 
-from registry.choices import Framework, ModelSort, RiskTier, Stage, TaskType, Visibility
+from registry.choices import Framework, InProduction, ModelSort, RiskTier, Stage, TaskType, Visibility
 from registry.models import ModelVersion, RegisteredModel
 from registry.pagination import COUNT_CAP
 
@@ -44,8 +44,11 @@ def search_models(queryset: QuerySet, text: str) -> QuerySet:
 class ModelFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(method="filter_search", label="Search")
     risk_tier = django_filters.ChoiceFilter(choices=RiskTier.choices, label="Risk tier", empty_label="Any risk tier")
+    in_production = django_filters.ChoiceFilter(
+        choices=InProduction.choices, method="filter_in_production", label="Production", empty_label="Any model"
+    )
     stage = django_filters.ChoiceFilter(
-        field_name="latest_stage", choices=Stage.choices, label="Latest version's stage", empty_label="Any stage"
+        choices=Stage.choices, method="filter_stage", label="A version in stage", empty_label="Any stage"
     )
     owner = django_filters.CharFilter(field_name="owner__username", label="Owner (username)")
     team = django_filters.CharFilter(field_name="team__slug", label="Team")
@@ -58,10 +61,28 @@ class ModelFilter(django_filters.FilterSet):
 
     class Meta:
         model = RegisteredModel
-        fields = ["q", "risk_tier", "stage", "owner", "team", "framework", "task_type", "visibility", "sort"]
+        fields = [
+            "q",
+            "risk_tier",
+            "in_production",
+            "stage",
+            "owner",
+            "team",
+            "framework",
+            "task_type",
+            "visibility",
+            "sort",
+        ]
 
     def filter_search(self, queryset, name, value):
         return search_models(queryset, value)
+
+    def filter_in_production(self, queryset, name, value):
+        return queryset.filter(production_version__isnull=value != InProduction.YES)
+
+    def filter_stage(self, queryset, name, value):
+        # Any of the model's versions, not only the latest: a model whose v3 is in development still has v1 live.
+        return queryset.filter(Exists(ModelVersion.objects.filter(model=OuterRef("pk"), stage=value)))
 
     def filter_sort(self, queryset, name, value):
         # Ordering is applied in `qs` so it also covers the default when no sort is asked for.

@@ -9,7 +9,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied
 from django.db import connection
-from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
+from django.db.models import F, OuterRef, Prefetch, QuerySet, Subquery
 from django.http import Http404
 
 from registry import permissions
@@ -33,8 +33,18 @@ User = get_user_model()
 
 
 def model_list(*, user, filters: Mapping[str, Any] | None = None) -> tuple[QuerySet, ModelFilter]:
-    """The catalog as the user may see it, filtered, searched and sorted; one SQL statement per page."""
-    base = permissions.restrict(RegisteredModel.objects.select_related("owner", "team"), user, Action.VIEW)
+    """The catalog as the user may see it, filtered, searched and sorted: one SQL statement per page, plus one
+    for the aliases of each model's production version (`production_aliases`)."""
+    production_aliases = Prefetch(
+        "aliases",
+        queryset=ModelAlias.objects.filter(version__version=F("model__production_version")).order_by("name"),
+        to_attr="production_aliases",
+    )
+    base = permissions.restrict(
+        RegisteredModel.objects.select_related("owner", "team").prefetch_related(production_aliases),
+        user,
+        Action.VIEW,
+    )
     filterset = ModelFilter(filters or {}, queryset=base)
     return filterset.qs, filterset
 

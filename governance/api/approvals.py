@@ -24,7 +24,7 @@ from governance.models import ApprovalPolicy, ApprovalRequest, Committee
 from registry import permissions
 from registry import selectors as registry_selectors
 from registry import services as registry_services
-from registry.api.serializers import VersionOutput
+from registry.api.serializers import InputSerializer, RejectUnknownFields, VersionOutput
 from registry.api.views import ModelScopedMixin
 from registry.choices import Stage
 from registry.models import Artifact, Metric, ModelAlias
@@ -42,7 +42,7 @@ class MemberSerializer(serializers.Serializer):
     role = serializers.ChoiceField(choices=["chair", "member"])
 
 
-class CommitteeSerializer(serializers.ModelSerializer):
+class CommitteeSerializer(RejectUnknownFields, serializers.ModelSerializer):
     members = MemberSerializer(source="memberships", many=True, read_only=True)
     rule = serializers.CharField(source="rule_text", read_only=True)
 
@@ -62,12 +62,12 @@ class CommitteeSerializer(serializers.ModelSerializer):
         read_only_fields = ["slug", "rule", "members"]
 
 
-class MemberInput(serializers.Serializer):
+class MemberInput(InputSerializer):
     username = serializers.CharField()
     role = serializers.ChoiceField(choices=["chair", "member"], default="member")
 
 
-class PolicySerializer(serializers.ModelSerializer):
+class PolicySerializer(RejectUnknownFields, serializers.ModelSerializer):
     committees = serializers.SlugRelatedField(slug_field="slug", many=True, queryset=Committee.objects.all())
 
     class Meta:
@@ -173,21 +173,21 @@ class ApprovalRequestOutput(serializers.ModelSerializer):
         return [problem.as_dict() for problem in gate.request_problems(obj)]
 
 
-class ApprovalRequestInput(serializers.Serializer):
+class ApprovalRequestInput(InputSerializer):
     model = serializers.CharField()
     version = serializers.IntegerField()
     target_stage = serializers.ChoiceField(choices=[Stage.STAGING.value, Stage.PRODUCTION.value])
     justification = serializers.CharField(max_length=5000)
 
 
-class VoteInput(serializers.Serializer):
+class VoteInput(InputSerializer):
     committee = serializers.SlugRelatedField(slug_field="slug", queryset=Committee.objects.all())
     decision = serializers.ChoiceField(choices=["approve", "reject", "request_changes"])
     comment = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
     accept_flagged = serializers.BooleanField(required=False, default=False)
 
 
-class JustificationInput(serializers.Serializer):
+class JustificationInput(InputSerializer):
     justification = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
 
 
@@ -195,12 +195,12 @@ class PromoteInput(JustificationInput):
     archive_existing = serializers.BooleanField(required=False, default=True)
 
 
-class BreakGlassInput(serializers.Serializer):
+class BreakGlassInput(InputSerializer):
     stage = serializers.ChoiceField(choices=Stage.choices)
     justification = serializers.CharField(max_length=5000)
 
 
-class AliasInput(serializers.Serializer):
+class AliasInput(InputSerializer):
     version = serializers.IntegerField(min_value=1)
 
 
@@ -409,7 +409,7 @@ class VoteCreate(APIView):
         return Response(ApprovalRequestOutput(approval).data, status=status.HTTP_201_CREATED)
 
 
-class ReasonInput(serializers.Serializer):
+class ReasonInput(InputSerializer):
     reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
 
 
@@ -453,7 +453,7 @@ class RequestResubmit(APIView):
 
 
 @extend_schema(
-    summary="Promote an approved version to production (cites the approval)",
+    summary="Promote an approved version to production (cites the approval; through staging when needed)",
     request=PromoteInput,
     responses={200: VersionOutput, 403: ERROR, 409: ERROR},
 )
@@ -472,6 +472,7 @@ class VersionPromote(ModelScopedMixin, APIView):
             stage=Stage.PRODUCTION,
             justification=data.validated_data["justification"],
             archive_existing=data.validated_data["archive_existing"],
+            through_staging=True,
         )
         target = registry_selectors.version_get(user=request.user, model=self.get_model(), version=version)
         return Response(VersionOutput(target, context={"request": request}).data)

@@ -30,6 +30,7 @@ from governance.choices import (
 from governance.models import Assessment, AssessmentEvidence, AssessmentTemplate, Risk
 from registry import permissions
 from registry import selectors as registry_selectors
+from registry.api.serializers import InputSerializer
 from registry.choices import RiskTier
 from registry.exceptions import InvalidInput, NotFound
 
@@ -135,12 +136,12 @@ class AssessmentOutput(serializers.ModelSerializer):
         return _absolute(self, obj.get_absolute_url())
 
 
-class AssessmentCreateInput(serializers.Serializer):
+class AssessmentCreateInput(InputSerializer):
     template = serializers.CharField(help_text="The template's key, e.g. `eu-ai-act`; its latest version is used.")
     model_version = serializers.IntegerField(required=False, allow_null=True, min_value=1)
 
 
-class AnswersInput(serializers.Serializer):
+class AnswersInput(InputSerializer):
     answers = serializers.DictField(
         child=serializers.JSONField(allow_null=True),
         help_text="Question id to answer (merged into the saved answers; null clears one). Yes/no as true/false, "
@@ -148,15 +149,15 @@ class AnswersInput(serializers.Serializer):
     )
 
 
-class DecisionInput(serializers.Serializer):
+class DecisionInput(InputSerializer):
     comment = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
 
 
-class ReturnInput(serializers.Serializer):
+class ReturnInput(InputSerializer):
     comment = serializers.CharField(max_length=5000, help_text="What needs to change.")
 
 
-class EvidenceInput(serializers.Serializer):
+class EvidenceInput(InputSerializer):
     file = serializers.FileField(required=False, help_text="A file (multipart). Stored by its SHA-256 digest.")
     url = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
     title = serializers.CharField(required=False, allow_blank=True, default="", max_length=200)
@@ -185,7 +186,7 @@ class RiskOutput(serializers.ModelSerializer):
         return _absolute(self, reverse("governance_api:risk-detail", kwargs={"pk": obj.pk}))
 
 
-class RiskInput(serializers.Serializer):
+class RiskInput(InputSerializer):
     title = serializers.CharField(max_length=200)
     description = serializers.CharField(required=False, allow_blank=True)
     category = serializers.ChoiceField(choices=RiskCategory.choices, required=False)

@@ -13,13 +13,14 @@ from governance.choices import DeliveryStatus, WebhookEvent
 from governance.models import WebhookDelivery, WebhookSubscription
 from registry import permissions
 from registry.api.pagination import PageNumberPagination
+from registry.api.serializers import InputSerializer
 from registry.exceptions import InvalidInput
 from registry.models import RegisteredModel
 
 ERROR = OpenApiResponse(description='`{"error": {"code", "message", "fields"}}`')
 
 
-class WebhookInput(serializers.Serializer):
+class WebhookInput(InputSerializer):
     name = serializers.CharField(max_length=100)
     url = serializers.CharField(max_length=500, help_text="http(s) URL on a public address (see docs/webhooks.md).")
     event_types = serializers.ListField(child=serializers.ChoiceField(choices=WebhookEvent.values), allow_empty=False)
@@ -65,7 +66,7 @@ class DeliveryOutput(serializers.ModelSerializer):
         ]
 
 
-class PingInput(serializers.Serializer):
+class PingInput(InputSerializer):
     note = serializers.CharField(
         required=False, allow_blank=True, max_length=200, help_text="Echoed in the ping's payload as `note`."
     )

@@ -2,16 +2,43 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from django.contrib.auth import get_user_model
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from registry.choices import ArtifactKind, Framework, Stage, TaskType, TokenScope, Visibility
+from registry.exceptions import InvalidInput
 from registry.models import ApiToken, Artifact, Metric, ModelVersion, RegisteredModel, Team
 from registry.permissions import Action
 
 User = get_user_model()
+
+
+class RejectUnknownFields:
+    """Mixed into every serializer that reads a v1 request body: a field the endpoint does not take (or only
+    shows) is refused with 400 `unknown_field` instead of being ignored, so `{"stage": "staging"}` sent to
+    `promote/` cannot look as if it had done something."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, Mapping):
+            accepted = {name for name, field in self.fields.items() if not field.read_only}
+            unknown = sorted(set(data) - accepted)
+            if unknown:
+                listed = ", ".join(sorted(accepted)) or "no fields"
+                plural = "s" if len(unknown) > 1 else ""
+                raise InvalidInput(
+                    f"Unknown field{plural} {', '.join(unknown)}: this request takes {listed}.",
+                    code="unknown_field",
+                    fields={name: ["Unknown field."] for name in unknown},
+                )
+        return super().to_internal_value(data)
+
+
+class InputSerializer(RejectUnknownFields, serializers.Serializer):
+    """Base of the v1 API's input serializers."""
 
 
 class MetricSerializer(serializers.ModelSerializer):
@@ -77,7 +104,7 @@ class TagsField(serializers.DictField):
         super().__init__(child=serializers.CharField(allow_blank=True, max_length=5000), **kwargs)
 
 
-class ModelCreateInput(serializers.Serializer):
+class ModelCreateInput(InputSerializer):
     name = serializers.CharField(max_length=100)
     title = serializers.CharField(max_length=200)
     description = serializers.CharField(required=False, allow_blank=True, default="")
@@ -91,7 +118,7 @@ class ModelCreateInput(serializers.Serializer):
     tags = TagsField(required=False)
 
 
-class ModelUpdateInput(serializers.Serializer):
+class ModelUpdateInput(InputSerializer):
     title = serializers.CharField(max_length=200, required=False)
     description = serializers.CharField(required=False, allow_blank=True)
     team = serializers.SlugRelatedField(slug_field="slug", queryset=Team.objects.all(), required=False, allow_null=True)
@@ -166,7 +193,7 @@ class ArtifactOutput(serializers.ModelSerializer):
         return self._absolute(reverse("api:artifact-download", kwargs=self._route_kwargs(obj)))
 
 
-class ArtifactUploadInput(serializers.Serializer):
+class ArtifactUploadInput(InputSerializer):
     file = serializers.FileField(help_text="The file, as multipart/form-data. Streamed to disk, never held in memory.")
     kind = serializers.ChoiceField(choices=ArtifactKind.choices, default=ArtifactKind.OTHER)
     sha256 = serializers.CharField(
@@ -223,7 +250,7 @@ class VersionOutput(serializers.ModelSerializer):
         return self._absolute(obj.get_absolute_url())
 
 
-class VersionCreateInput(serializers.Serializer):
+class VersionCreateInput(InputSerializer):
     description = serializers.CharField(required=False, allow_blank=True, default="")
     source = serializers.CharField(required=False, allow_blank=True, max_length=1000, default="")
     run_id = serializers.CharField(required=False, allow_blank=True, max_length=100, default="")
@@ -237,7 +264,7 @@ class VersionCreateInput(serializers.Serializer):
     metrics = MetricSerializer(many=True, required=False, default=list)
 
 
-class VersionUpdateInput(serializers.Serializer):
+class VersionUpdateInput(InputSerializer):
     description = serializers.CharField(required=False, allow_blank=True)
     source = serializers.CharField(required=False, allow_blank=True, max_length=1000)
     run_id = serializers.CharField(required=False, allow_blank=True, max_length=100)
@@ -258,7 +285,7 @@ class VersionUpdateInput(serializers.Serializer):
         return super().to_internal_value(data)
 
 
-class TransitionInput(serializers.Serializer):
+class TransitionInput(InputSerializer):
     stage = serializers.ChoiceField(choices=Stage.choices)
     justification = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
 
@@ -284,7 +311,7 @@ class TokenOutput(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class TokenCreateInput(serializers.Serializer):
+class TokenCreateInput(InputSerializer):
     name = serializers.CharField(max_length=100)
     scopes = serializers.MultipleChoiceField(choices=TokenScope.choices)
     expires_days = serializers.IntegerField(required=False, min_value=0, max_value=3650, allow_null=True)
@@ -320,7 +347,7 @@ class GrantOutput(serializers.Serializer):
     actions = serializers.ListField(child=serializers.ChoiceField(choices=list(ACTIONS_BY_NAME)))
 
 
-class GrantInput(serializers.Serializer):
+class GrantInput(InputSerializer):
     user = serializers.CharField(required=False, help_text="Grant to this user (username)...")
     team = serializers.CharField(required=False, help_text="...or to this team (slug). Exactly one of the two.")
     actions = serializers.ListField(

@@ -474,6 +474,26 @@ TABLE = {
             )
         ),
     ),
+    "request_awaiting_votes": (
+        NO_EVENT,  # a read
+        lambda w: (lambda r: lambda: gov.request_awaiting_votes(r))(
+            gov.approval_request_submit(
+                actor=w.owner, version=w.staged, target_stage=Stage.PRODUCTION, justification="R."
+            )
+        ),
+    ),
+    "notifications_mark_done": (
+        NO_EVENT,  # inbox bookkeeping after a decision, which is the audited event
+        lambda w: (lambda r: lambda: gov.notifications_mark_done(request=r))(
+            gov.approval_request_submit(
+                actor=w.owner, version=w.staged, target_stage=Stage.PRODUCTION, justification="R."
+            )
+        ),
+    ),
+    "audit_verification_request": (
+        ("audit.verification_requested",),
+        lambda w: lambda: gov.audit_verification_request(actor=w.auditor),
+    ),
     "add_months": (NO_EVENT, lambda w: lambda: gov.add_months(dt.date(2026, 1, 31), 1)),  # pure
     # --- governance.webhooks (its webhook_subscription_* services) -----------------------------------------
     "webhook_subscription_create": (("webhook.created",), lambda w: lambda: _hook(w)),

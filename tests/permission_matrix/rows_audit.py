@@ -10,6 +10,9 @@ def _reads_audit(persona: str) -> bool:
 
 ROWS = [
     Endpoint("governance:audit-export", action=_reads_audit, model_scoped=False, data={"output": "jsonl"}),
+    # Verify now: auditors' own oversight action; it recomputes the chain and changes nothing in the registry
+    # (the request itself is recorded), so "an auditor changes nothing" leaves it out.
+    Endpoint("governance:audit-verify", "post", action=_reads_audit, ok=302, model_scoped=False, read_only=True),
     Endpoint("governance:version-history"),
     Endpoint("governance_api:audit-event-list", api=True, action=_reads_audit, model_scoped=False),
     Endpoint(

@@ -219,6 +219,7 @@ ROWS = [
     ),
     Endpoint("governance:model-production"),
     Endpoint("governance:model-rollback", "post", Action.CHANGE, url_kwargs=two_promotions, expect=routed(302)),
+    Endpoint("governance:version-promote", "post", Action.CHANGE, url_kwargs=approved, expect=routed(302)),
     Endpoint("governance:version-approvals"),
     Endpoint(
         "governance:request-submit",

@@ -44,7 +44,9 @@ def test_pipeline_registers_model_and_versions_with_a_token(api, owner, owner_to
 def test_version_numbers_are_assigned_by_the_server(api, owner, owner_token):
     make_model(owner, name="m")
     api.credentials(**bearer(owner_token))
-    response = api.post("/api/v1/models/m/versions/", {"version": 99}, format="json")
+    chosen = api.post("/api/v1/models/m/versions/", {"version": 99}, format="json")
+    assert chosen.status_code == 400 and chosen.json()["error"]["fields"] == {"version": ["Unknown field."]}
+    response = api.post("/api/v1/models/m/versions/", {}, format="json")
     assert response.status_code == 201
     assert response.json()["version"] == 1
 
