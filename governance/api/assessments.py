@@ -14,7 +14,6 @@ from drf_spectacular.utils import (
     extend_schema_view,
 )
 from rest_framework import generics, serializers, status
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -30,6 +29,7 @@ from governance.choices import (
 from governance.models import Assessment, AssessmentEvidence, AssessmentTemplate, Risk
 from registry import permissions
 from registry import selectors as registry_selectors
+from registry.api.parsers import FormParser, JSONParser, MultiPartParser
 from registry.choices import RiskTier
 from registry.exceptions import InvalidInput, NotFound
 
