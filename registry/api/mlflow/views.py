@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from contextlib import contextmanager
 from typing import Any
+from urllib.parse import unquote
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
@@ -466,7 +467,8 @@ class ArtifactView(MlflowView):
         parts = (path or "").strip("/").split("/", 3)
         if len(parts) < 3 or parts[0] != ARTIFACT_ROOT or not parts[2].isdigit():
             raise MlflowError(f"No artifacts at {path!r}.", errors.RESOURCE_DOES_NOT_EXIST)
-        model = selectors.model_get(user=self.request.user, name=parts[1])
+        # The client sends the artifact URI's path as it reads it, still percent-encoded (`UpdateRMTest%202`).
+        model = selectors.model_get(user=self.request.user, name=unquote(parts[1]))
         version = selectors.version_get(user=self.request.user, model=model, version=parts[2])
         return version, parts[3] if len(parts) == 4 else ""
 
