@@ -314,10 +314,10 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "registry.api.pagination.PageNumberPagination",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "registry.api.errors.exception_handler",
-    "DEFAULT_PARSER_CLASSES": [  # DRF's, refusing NUL characters (registry/api/parsers.py)
-        "registry.api.parsers.JSONParser",
-        "registry.api.parsers.FormParser",
-        "registry.api.parsers.MultiPartParser",
+    "DEFAULT_PARSER_CLASSES": [
+        "registry.api.parsers.JSONParser",  # DRF's, refusing NUL characters anywhere in the document
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
     ],
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",

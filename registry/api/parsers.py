@@ -1,12 +1,12 @@
-"""Request body parsers of the v1 API: DRF's, refusing NUL characters anywhere in what they parse (PostgreSQL
-cannot store them in text or jsonb), nested JSON values and object keys included. The URL is checked by
+"""The v1 API's JSON parser: DRF's, refusing NUL characters anywhere in the document (PostgreSQL cannot store
+them in text or jsonb), nested values and object keys included. Form and multipart fields need no such check:
+they reach serializer and form fields, which refuse NUL next to the field. The URL is checked by
 `registry.middleware.NulCharacterMiddleware`, the MLflow API's bodies by its `Params`."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.http import QueryDict
 from rest_framework import parsers
 from rest_framework.exceptions import ParseError
 
@@ -14,15 +14,13 @@ NUL_MESSAGE = "NUL characters (\\u0000) are not accepted in input."
 
 
 def contains_nul(value: Any) -> bool:
-    """Whether a NUL character occurs in any string of `value` (JSON-like data or a QueryDict), keys included."""
+    """Whether a NUL character occurs in any string of JSON-like `value`, object keys included."""
     pending = [value]
     while pending:
         item = pending.pop()
         if isinstance(item, str):
             if "\x00" in item:
                 return True
-        elif isinstance(item, QueryDict):
-            pending.extend(item.lists())
         elif isinstance(item, dict):
             pending.extend(item.keys())
             pending.extend(item.values())
@@ -31,21 +29,9 @@ def contains_nul(value: Any) -> bool:
     return False
 
 
-class _RefuseNul:
+class JSONParser(parsers.JSONParser):
     def parse(self, stream, media_type=None, parser_context=None):
-        parsed = super().parse(stream, media_type, parser_context)
-        if contains_nul(getattr(parsed, "data", parsed)):  # MultiPartParser answers data and files
+        data = super().parse(stream, media_type, parser_context)
+        if contains_nul(data):
             raise ParseError(NUL_MESSAGE)
-        return parsed
-
-
-class JSONParser(_RefuseNul, parsers.JSONParser):
-    pass
-
-
-class FormParser(_RefuseNul, parsers.FormParser):
-    pass
-
-
-class MultiPartParser(_RefuseNul, parsers.MultiPartParser):
-    pass
+        return data

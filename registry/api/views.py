@@ -10,6 +10,7 @@ from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import generics, status
+from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -17,7 +18,6 @@ from governance import services as governance_services
 from registry import permissions, selectors, services, uploads
 from registry.api import serializers as s
 from registry.api.pagination import VersionCursorPagination
-from registry.api.parsers import MultiPartParser
 from registry.api.throttling import UPLOAD_THROTTLES
 from registry.choices import ArtifactKind, TokenScope
 from registry.downloads import artifact_response
