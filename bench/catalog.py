@@ -43,6 +43,7 @@ from registry.models import (  # noqa: E402
     RegisteredModel,
     RegisteredModelUserObjectPermission,
     Team,
+    model_name_key,
 )
 
 User = get_user_model()
@@ -93,6 +94,7 @@ def seed(total: int) -> None:
             models.append(
                 RegisteredModel(
                     name=f"{domain}-{word}-{i:06d}",
+                    name_key=model_name_key(f"{domain}-{word}-{i:06d}"),
                     title=f"{domain.title()} {word} model {i}",
                     description=f"A {word} model for {domain}. Trained on {rng.choice(DOMAINS)} data.",
                     owner=owner,

@@ -258,6 +258,12 @@ def audit_record(
 _listeners: list[Callable[[AuditEvent], None]] = []
 
 
+def audit_count(*, actor, action: str, since: dt.datetime) -> int:
+    """How many `action` events `actor` caused since `since` (to count repeated refusals, for example)."""
+    _, actor_id, _ = _actor(actor)
+    return AuditEvent.objects.filter(actor_id=actor_id, action=action, timestamp__gte=since).count()
+
+
 def register_listener(listener: Callable[[AuditEvent], None]) -> None:
     """Call `listener(event)` after every recorded event, inside the change's transaction (so its own writes
     commit or roll back with the change). Used by webhooks (governance.webhooks); registered in AppConfig.ready."""

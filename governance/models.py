@@ -53,7 +53,7 @@ class AuditEvent(models.Model):
     target_id = models.CharField(max_length=64, blank=True, editable=False)
     target_label = models.CharField(max_length=300, blank=True, editable=False)
     model_id = models.BigIntegerField(null=True, editable=False)
-    model_name = models.CharField(max_length=100, blank=True, editable=False)
+    model_name = models.CharField(max_length=256, blank=True, editable=False)  # MODEL_NAME_MAX_LENGTH
     changes = models.JSONField(default=dict, editable=False)
     request_id = models.CharField(max_length=64, blank=True, editable=False)
     ip = models.CharField(max_length=64, blank=True, editable=False)

@@ -1,10 +1,13 @@
-"""URL converters: model names are URL-safe by construction (see `RegisteredModel.name`)."""
+"""URL converters. A model name may hold any character but `/` (see `model_name_validator`): `reverse()` and
+`{% url %}` percent-encode it (a space becomes `%20`) and Django decodes the path before matching."""
 
 from django.urls import register_converter
 
+from registry.models import MODEL_NAME_MAX_LENGTH
+
 
 class ModelNameConverter:
-    regex = r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}"
+    regex = rf"[^/]{{1,{MODEL_NAME_MAX_LENGTH}}}"
 
     def to_python(self, value: str) -> str:
         return value

@@ -33,6 +33,21 @@ class Conflict(DomainError):
     code = "conflict"
 
 
+class NameUnavailable(Conflict):
+    """A model name collides with an existing model's (ignoring case and look-alike characters). The answer is
+    the same whether or not the caller may see that model; `holder` is for the audit trail only."""
+
+    code = "name_unavailable"
+
+    def __init__(self, name: str, *, holder):
+        super().__init__(
+            f"The name '{name}' is unavailable: choose another. Names ignore case and treat '-', '_', '.' and "
+            "spaces as the same character.",
+            fields={"name": ["This name is unavailable."]},
+        )
+        self.name, self.holder = name, holder
+
+
 class PayloadTooLarge(DomainError):
     status = 413
     code = "too_large"

@@ -15,7 +15,7 @@ from django.contrib.auth.forms import AuthenticationForm
 from registry import permissions
 from registry.choices import ArtifactKind, Framework, Stage, TaskType, TokenScope, Visibility
 from registry.exceptions import DomainError
-from registry.models import RegisteredModel, Team, model_name_validator
+from registry.models import MODEL_NAME_MAX_LENGTH, RegisteredModel, Team, model_name_validator
 
 User = get_user_model()
 
@@ -167,9 +167,10 @@ def _team_choices(user):
 
 class ModelForm(BootstrapFormMixin, forms.Form):
     name = forms.CharField(
-        max_length=100,
+        max_length=MODEL_NAME_MAX_LENGTH,
         validators=[model_name_validator],
-        help_text="A unique, URL-safe identifier, e.g. credit-scoring. Letters, digits, dots, dashes, underscores.",
+        help_text="A unique identifier, e.g. credit-scoring; no '/' or ':'. Case, '-', '_', '.' and spaces do not "
+        "tell names apart.",
     )
     title = forms.CharField(max_length=200, help_text="A human-readable name shown in the catalog.")
     description = forms.CharField(

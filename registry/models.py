@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
+
 from django.conf import settings
 from django.contrib.auth.models import Group
 from django.contrib.postgres.search import SearchVectorField
+from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
-from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils import timezone
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
@@ -25,12 +28,33 @@ from registry.choices import (
     Visibility,
 )
 
-MODEL_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$"
-model_name_validator = RegexValidator(
-    MODEL_NAME_PATTERN,
-    "Use 1-100 letters, digits, dots, dashes or underscores, starting with a letter or digit.",
-    code="invalid_name",
-)
+MODEL_NAME_MAX_LENGTH = 256  # MLflow's limit
+NAME_KEY_MAX_LENGTH = 4 * MODEL_NAME_MAX_LENGTH  # NFKC can expand a character
+LOOK_ALIKE = re.compile(r"[-_.\s]")
+
+
+def model_name_validator(value: str) -> None:
+    """The names MLflow accepts (spaces included), less what cannot be routed safely or reads as another name:
+    `/` and `:` (MLflow refuses them too), control characters, `.`, names starting with `..` (MLflow's path
+    rule) and a trailing dot (a look-alike of the name without it)."""
+    if not value or not value.strip():
+        raise ValidationError("Enter a name.", code="invalid_name")
+    if "/" in value or ":" in value:
+        raise ValidationError("Names cannot contain '/' or ':'.", code="invalid_name")
+    if any(unicodedata.category(char) == "Cc" for char in value):
+        raise ValidationError("Names cannot contain control characters.", code="invalid_name")
+    if value == "." or value.startswith(".."):
+        raise ValidationError("Names cannot be '.' or start with '..'.", code="invalid_name")
+    if value.endswith("."):
+        raise ValidationError("Names cannot end with a dot.", code="invalid_name")
+    if len(model_name_key(value)) > NAME_KEY_MAX_LENGTH:
+        raise ValidationError("This name is too long once normalised.", code="invalid_name")
+
+
+def model_name_key(name: str) -> str:
+    """The name as uniqueness sees it: NFKC-normalised, case-folded, with '-', '_', '.' and white space read as
+    one character, so `Credit_Scoring` and `credit-scoring` are the same name."""
+    return LOOK_ALIKE.sub("-", unicodedata.normalize("NFKC", name).casefold())
 
 
 class Team(models.Model):
@@ -57,7 +81,9 @@ class RegisteredModel(models.Model):
     `latest_stage` are kept by the services so the catalog can filter and show them without a join.
     """
 
-    name = models.CharField(max_length=100, unique=True, validators=[model_name_validator])
+    name = models.CharField(max_length=MODEL_NAME_MAX_LENGTH, unique=True, validators=[model_name_validator])
+    # `model_name_key(name)`, set by the services: one model per key, so look-alike names cannot coexist.
+    name_key = models.CharField(max_length=NAME_KEY_MAX_LENGTH, unique=True, editable=False)
     title = models.CharField(max_length=200)
     description = models.TextField(blank=True, help_text="Markdown.")
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="owned_models")
@@ -92,7 +118,6 @@ class RegisteredModel(models.Model):
 
     class Meta:
         ordering = ["name"]
-        constraints = [models.UniqueConstraint(Lower("name"), name="model_name_unique_ignoring_case")]
         permissions = [
             ("upload_artifact", "Can upload artifacts to the model's versions"),
             ("submit_for_approval", "Can submit the model's versions for approval"),

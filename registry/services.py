@@ -7,6 +7,7 @@ of them holds a business rule of its own. `actor=None` means the system (a Celer
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import secrets
@@ -25,11 +26,11 @@ from django.utils import timezone
 from django.utils.text import slugify
 from guardian.shortcuts import assign_perm, remove_perm
 
-from governance.audit import audit_record, diff, snapshot
+from governance.audit import audit_count, audit_record, diff, snapshot
 from registry import blobstore, imports, permissions, uploads
 from registry.authentication import TOKEN_PREFIX, hash_secret
 from registry.choices import ArtifactKind, ArtifactStatus, ImportStatus, RiskTier, Stage, TokenScope
-from registry.exceptions import Conflict, InvalidInput, NotFound
+from registry.exceptions import Conflict, InvalidInput, NameUnavailable, NotFound
 from registry.models import (
     ApiToken,
     Artifact,
@@ -42,6 +43,7 @@ from registry.models import (
     ServiceAccount,
     Team,
     alias_name_validator,
+    model_name_key,
 )
 from registry.permissions import Action
 from registry.rawsql import hot_cursor
@@ -268,6 +270,38 @@ def _grant_owner_set(model: RegisteredModel, *, user, team: Team | None) -> None
                 raise RuntimeError(f"The owner permissions are missing: {codenames} (run migrations)")
 
 
+NAME_REFUSALS_WINDOW = timedelta(days=1)
+
+
+def _name_holder(name: str, *, exclude_pk: int | None = None) -> RegisteredModel | None:
+    """The model whose name is `name` or a look-alike of it (same `model_name_key`), if any."""
+    return RegisteredModel.objects.filter(name_key=model_name_key(name)).exclude(pk=exclude_pk).first()
+
+
+def _records_name_refusals(service):
+    """Record each refused name collision (`model.name_unavailable`, on the model holding the name, with the
+    actor's count of refusals in the last day) in its own transaction, after the refused change rolled back."""
+
+    @functools.wraps(service)
+    def recording(*, actor, **kwargs):
+        try:
+            return service(actor=actor, **kwargs)
+        except NameUnavailable as refusal:
+            with transaction.atomic():
+                since = timezone.now() - NAME_REFUSALS_WINDOW
+                earlier = audit_count(actor=actor, action="model.name_unavailable", since=since)
+                audit_record(
+                    actor=actor,
+                    action="model.name_unavailable",
+                    target=refusal.holder,
+                    changes={"name": refusal.name, "refusals_last_day": earlier + 1},
+                )
+            raise
+
+    return recording
+
+
+@_records_name_refusals
 @transaction.atomic
 def model_create(
     *,
@@ -297,9 +331,11 @@ def model_create(
         and not actor.groups.filter(pk=team.group_id).exists()
     ):
         raise InvalidInput("You can only assign a team you belong to.", fields={"team": ["You are not in this team."]})
+    name = (name or "").strip()
     model = RegisteredModel(
-        name=(name or "").strip(),
-        title=(title or "").strip() or (name or "").strip(),
+        name=name,
+        name_key=model_name_key(name),
+        title=(title or "").strip() or name,
         description=description or "",
         team=team,
         intended_use=intended_use or "",
@@ -318,13 +354,13 @@ def model_create(
         model.visibility = visibility
     # Foreign keys are the actor, the owner and a team already loaded: no need for a query each to validate them.
     _full_clean(model, exclude=["owner", "team", "created_by", "updated_by"])
-    try:  # names are unique ignoring case (the model_name_unique_ignoring_case constraint)
+    if holder := _name_holder(name):
+        raise NameUnavailable(name, holder=holder)
+    try:  # the name_key unique constraint settles a race between two creations of look-alike names
         with transaction.atomic():
             model.save()
     except IntegrityError as exc:
-        raise Conflict(
-            f"A model named '{model.name}' already exists.", code="name_taken", fields={"name": ["Already taken."]}
-        ) from exc
+        raise NameUnavailable(name, holder=_name_holder(name)) from exc
     _grant_owner_set(model, user=owner, team=team)
     after = snapshot(model, ("name", "owner", *MODEL_EDITABLE_FIELDS))
     audit_record(actor=actor, action="model.created", target=model, changes=diff({}, after))
@@ -361,8 +397,10 @@ def model_update(*, actor, model: RegisteredModel, data: Mapping[str, Any]) -> R
     return model
 
 
+@_records_name_refusals
 @transaction.atomic
 def model_rename(*, actor, model: RegisteredModel, new_name: str) -> RegisteredModel:
+    """Rename a model. The new name may be a look-alike of its own name (`Churn` to `churn`), never another's."""
     model = RegisteredModel.objects.select_for_update().get(pk=model.pk)
     permissions.require(actor, Action.CHANGE, model)
     old = model.name
@@ -370,10 +408,15 @@ def model_rename(*, actor, model: RegisteredModel, new_name: str) -> RegisteredM
     _full_clean(model, exclude=["owner", "team"])
     if model.name == old:
         return model
-    if RegisteredModel.objects.filter(name__iexact=model.name).exclude(pk=model.pk).exists():
-        raise Conflict(f"A model named '{model.name}' already exists.", code="name_taken", fields={"name": ["Taken."]})
+    if holder := _name_holder(model.name, exclude_pk=model.pk):
+        raise NameUnavailable(model.name, holder=holder)
+    model.name_key = model_name_key(model.name)
     model.updated_at, model.updated_by = timezone.now(), actor
-    model.save(update_fields=["name", "updated_at", "updated_by"])
+    try:
+        with transaction.atomic():
+            model.save(update_fields=["name", "name_key", "updated_at", "updated_by"])
+    except IntegrityError as exc:
+        raise NameUnavailable(model.name, holder=_name_holder(model.name, exclude_pk=model.pk)) from exc
     audit_record(actor=actor, action="model.renamed", target=model, changes=diff({"name": old}, {"name": model.name}))
     return model
 

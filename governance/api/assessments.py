@@ -14,7 +14,7 @@ from drf_spectacular.utils import (
     extend_schema_view,
 )
 from rest_framework import generics, serializers, status
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -30,6 +30,7 @@ from governance.choices import (
 from governance.models import Assessment, AssessmentEvidence, AssessmentTemplate, Risk
 from registry import permissions
 from registry import selectors as registry_selectors
+from registry.api.parsers import JSONParser
 from registry.api.serializers import InputSerializer
 from registry.choices import RiskTier
 from registry.exceptions import InvalidInput, NotFound

@@ -11,7 +11,7 @@ from rest_framework import serializers
 
 from registry.choices import ArtifactKind, Framework, Stage, TaskType, TokenScope, Visibility
 from registry.exceptions import InvalidInput
-from registry.models import ApiToken, Artifact, Metric, ModelVersion, RegisteredModel, Team
+from registry.models import MODEL_NAME_MAX_LENGTH, ApiToken, Artifact, Metric, ModelVersion, RegisteredModel, Team
 from registry.permissions import Action
 
 User = get_user_model()
@@ -105,7 +105,7 @@ class TagsField(serializers.DictField):
 
 
 class ModelCreateInput(InputSerializer):
-    name = serializers.CharField(max_length=100)
+    name = serializers.CharField(max_length=MODEL_NAME_MAX_LENGTH)
     title = serializers.CharField(max_length=200)
     description = serializers.CharField(required=False, allow_blank=True, default="")
     team = serializers.SlugRelatedField(slug_field="slug", queryset=Team.objects.all(), required=False, allow_null=True)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 from mlflow.exceptions import MlflowException
 
 from governance import services as governance_services
@@ -20,6 +23,11 @@ pytestmark = pytest.mark.postgres
 
 def error_code(excinfo) -> str:
     return excinfo.value.error_code
+
+
+def message(excinfo) -> str:
+    """The server's message (the client prefixes it with the error code)."""
+    return excinfo.value.message.removeprefix(f"{excinfo.value.error_code}: ")
 
 
 def test_create_get_and_search_models_with_tags_and_like(client, owner):
@@ -68,7 +76,8 @@ def test_versions_aliases_and_latest_versions(client, owner):
     client.delete_registered_model_alias("ranker", "challenger")
     with pytest.raises(MlflowException) as missing:
         client.get_model_version_by_alias("ranker", "challenger")
-    assert error_code(missing) == "RESOURCE_DOES_NOT_EXIST"
+    assert error_code(missing) == "INVALID_PARAMETER_VALUE"  # as MLflow's server answers
+    assert message(missing) == "Registered model alias challenger not found."
 
     latest = client.get_latest_versions("ranker")
     assert [(v.version, v.current_stage) for v in latest] == [("2", "None")]
@@ -120,7 +129,7 @@ def test_errors_surface_as_mlflow_exceptions_with_their_codes(client, owner, out
         client.create_registered_model("dup")
     assert error_code(exists) == "RESOURCE_ALREADY_EXISTS"
     with pytest.raises(MlflowException) as bad_name:
-        client.create_registered_model("no spaces allowed")
+        client.create_registered_model("no/slashes")
     assert error_code(bad_name) == "INVALID_PARAMETER_VALUE"
     with pytest.raises(MlflowException) as no_version:
         client.get_model_version("dup", "7")
@@ -168,7 +177,10 @@ def test_production_needs_an_approval(client, owner, administrator):
     with pytest.raises(MlflowException) as refused:
         client.transition_model_version_stage("ranker", "1", "Production")
     assert error_code(refused) == "PERMISSION_DENIED"
-    assert "needs an approval from Peer Review" in refused.value.message
+    assert message(refused).startswith(
+        "Model Version (name=ranker, version=1) cannot move from Staging to Production: v1 needs an approval from "
+        "Peer Review"
+    )
     with pytest.raises(MlflowException) as alias_refused:
         client.set_registered_model_alias("ranker", "production", "1")
     assert error_code(alias_refused) == "PERMISSION_DENIED"
@@ -281,3 +293,159 @@ def test_register_model_fluent_api_unchanged(client, owner):
     versions = ModelVersion.objects.filter(model__name="churn").order_by("version")
     assert [v.source for v in versions] == ["s3://models/churn/2026-11-01", "s3://models/churn/2026-11-08"]
     assert versions[0].tags == {"git": "4f2a"} and versions[0].created_by == owner
+
+
+def test_names_mlflow_accepts_work_through_every_call(client, owner, artifact_storage, tmp_path):
+    """`UpdateRMTest 2` (MLflow's own test name): a space in the name, in query strings, JSON bodies, the
+    `models:/` URI and Arbiter's artifact URL."""
+    import mlflow
+
+    name = "UpdateRMTest 2"
+    assert client.create_registered_model(name, tags={"k": "v"}).name == name
+    client.create_model_version(name, "s3://bucket/update-rm/1")
+    assert client.get_registered_model(name).tags == {"k": "v"}
+    assert [m.name for m in client.search_registered_models(f"name = '{name}'")] == [name]
+    assert [v.version for v in client.search_model_versions(f"name = '{name}'")] == ["1"]
+    client.set_registered_model_alias(name, "champion", "1")
+    assert client.get_model_version_by_alias(name, "champion").version == "1"
+    client.update_model_version(name, "1", description="Spaced.")
+    version = ModelVersion.objects.get(model__name=name, version=1)
+    upload = SimpleUploadedFile("model.safetensors", safetensors_bytes())
+    artifact = services.artifact_upload(
+        actor=owner, version=version, uploaded_file=upload, filename="model.safetensors"
+    )
+    services.artifact_validate(artifact_id=artifact.pk)
+    assert client.get_model_version_download_uri(name, "1").endswith("/artifacts/arbiter/UpdateRMTest%202/1")
+    mlflow.artifacts.download_artifacts(f"models:/{name}/1", dst_path=str(tmp_path / "out"))
+    assert (tmp_path / "out" / "model.safetensors").read_bytes() == safetensors_bytes()
+    assert client.transition_model_version_stage(name, "1", "Staging").current_stage == "Staging"
+    client.rename_registered_model(name, "UpdateRMTest 3")
+    assert client.get_registered_model("UpdateRMTest 3").latest_versions[0].current_stage == "Staging"
+
+    for refused in ("a/b", "a:b", "credit-scoring.", "..", "tab\there"):
+        with pytest.raises(MlflowException) as bad:
+            client.create_registered_model(refused)
+        assert error_code(bad) == "INVALID_PARAMETER_VALUE", refused
+
+
+def test_error_messages_are_mlflows_own(client, owner):
+    client.create_registered_model("dup")
+    client.create_model_version("dup", "s3://b/dup/1")
+    cases = [
+        (
+            lambda: client.create_registered_model("dup"),
+            "RESOURCE_ALREADY_EXISTS",
+            "Registered Model (name=dup) already exists.",
+        ),
+        (
+            lambda: client.get_registered_model("nope"),
+            "RESOURCE_DOES_NOT_EXIST",
+            "Registered Model with name=nope not found",
+        ),
+        (
+            lambda: client.delete_registered_model("nope"),
+            "RESOURCE_DOES_NOT_EXIST",
+            "Registered Model with name=nope not found",
+        ),
+        (
+            lambda: client.get_model_version("dup", "7"),
+            "RESOURCE_DOES_NOT_EXIST",
+            "Model Version (name=dup, version=7) not found",
+        ),
+        (
+            lambda: client.get_model_version("nope", "1"),
+            "RESOURCE_DOES_NOT_EXIST",
+            "Model Version (name=nope, version=1) not found",
+        ),
+        (
+            lambda: client.get_model_version("dup", "one"),
+            "INVALID_PARAMETER_VALUE",
+            "Parameter 'version' must be an integer, got 'one'.",
+        ),
+        (
+            lambda: client.transition_model_version_stage("dup", "1", "Live"),
+            "INVALID_PARAMETER_VALUE",
+            "Invalid Model Version stage: Live. Value must be one of None, Staging, Production, Archived.",
+        ),
+        (
+            lambda: client.search_model_versions(max_results=10001),
+            "INVALID_PARAMETER_VALUE",
+            "Invalid value for request parameter max_results. It must be at most 10000, but got value 10001",
+        ),
+    ]
+    for call, code, expected in cases:  # Arbiter may append its reason (a name collision says why)
+        with pytest.raises(MlflowException) as raised:
+            call()
+        assert error_code(raised) == code and message(raised).startswith(expected), message(raised)
+
+
+def test_search_model_versions_default_order_and_pages_follow_it(client, owner):
+    """MLflow's default: last_updated_timestamp DESC, then name ASC, then version DESC."""
+    for name, versions in (("b-model", 2), ("a-model", 1)):
+        client.create_registered_model(name)
+        for _ in range(versions):
+            client.create_model_version(name, f"s3://b/{name}")
+    moment = timezone.now()
+    ModelVersion.objects.update(updated_at=moment - timedelta(minutes=5))
+    ModelVersion.objects.filter(model__name="b-model", version=1).update(updated_at=moment)
+    expected = [("b-model", "1"), ("a-model", "1"), ("b-model", "2")]
+    assert [(v.name, v.version) for v in client.search_model_versions()] == expected
+    paged, token = [], None
+    while True:
+        page = client.search_model_versions(max_results=1, page_token=token)
+        paged += [(v.name, v.version) for v in page]
+        token = page.token
+        if not token:
+            break
+    assert paged == expected
+
+
+def test_download_uri_is_the_source_until_arbiter_holds_the_files(client, owner, artifact_storage):
+    client.create_registered_model("sourced")
+    client.create_model_version("sourced", "s3://mlflow-artifacts/1/run/artifacts/model")
+    assert client.get_model_version_download_uri("sourced", "1") == "s3://mlflow-artifacts/1/run/artifacts/model"
+    version = ModelVersion.objects.get(model__name="sourced", version=1)
+    upload = SimpleUploadedFile("model.safetensors", safetensors_bytes())
+    services.artifact_upload(actor=owner, version=version, uploaded_file=upload, filename="model.safetensors")
+    assert client.get_model_version_download_uri("sourced", "1").endswith(
+        "/api/2.0/mlflow-artifacts/artifacts/arbiter/sourced/1"
+    )
+
+
+def test_governance_refusals_name_the_mlflow_object_and_the_reason(client, owner):
+    client.create_registered_model("ranker")
+    client.create_model_version("ranker", "s3://b/ranker/1")
+    with pytest.raises(MlflowException) as skipped:
+        client.transition_model_version_stage("ranker", "1", "Production")
+    assert error_code(skipped) == "RESOURCE_CONFLICT"
+    assert message(skipped) == (
+        "Model Version (name=ranker, version=1) cannot move from None to Production: "
+        "A version in development can only move to: archived, staging."
+    )
+    client.transition_model_version_stage("ranker", "1", "Staging")
+    with pytest.raises(MlflowException) as back:
+        client.transition_model_version_stage("ranker", "1", "None")
+    assert message(back).startswith("Model Version (name=ranker, version=1) cannot move from Staging to None: ")
+    with pytest.raises(MlflowException) as released:
+        client.delete_model_version("ranker", "1")
+    assert error_code(released) == "RESOURCE_CONFLICT"
+    assert message(released).startswith("Model Version (name=ranker, version=1) cannot be deleted: v1 is in staging")
+
+
+def test_creating_a_name_the_caller_cannot_see_answers_like_any_collision(client_as, owner, outsider):
+    """The same code and wording whether or not the caller may see the model holding the name (issue 22.4);
+    `mlflow.register_model` still carries on when the model exists, since the code is RESOURCE_ALREADY_EXISTS."""
+    services.model_create(actor=owner, name="secret-scoring", title="S", visibility="restricted")
+    services.model_create(actor=outsider, name="own-scoring", title="O")
+    theirs = client_as(outsider)
+    with pytest.raises(MlflowException) as hidden:
+        theirs.get_registered_model("secret-scoring")
+    assert error_code(hidden) == "RESOURCE_DOES_NOT_EXIST"
+    answers = {}
+    for attempt in ("Secret_Scoring", "Own_Scoring"):
+        with pytest.raises(MlflowException) as collided:
+            theirs.create_registered_model(attempt)
+        answers[attempt] = (error_code(collided), message(collided).replace(attempt, "?"))
+    assert answers["Secret_Scoring"] == answers["Own_Scoring"]
+    assert answers["Own_Scoring"][0] == "RESOURCE_ALREADY_EXISTS" and "secret-scoring" not in str(answers)
+    assert AuditEvent.objects.filter(action="model.name_unavailable", actor_label="outsider").count() == 2

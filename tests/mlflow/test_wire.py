@@ -12,7 +12,7 @@ from django.test import Client
 from governance.models import AuditEvent
 from registry import services
 from registry.choices import ArtifactStatus
-from registry.models import Artifact
+from registry.models import Artifact, ModelVersion, RegisteredModel
 from tests.factories import make_model, make_version
 
 BASE = "/api/2.0/mlflow/"
@@ -202,3 +202,32 @@ def test_the_cd_hot_path_takes_few_queries(http, owner, django_assert_max_num_qu
     assert resolved.json()["model_version"]["aliases"] == ["champion"]
     with django_assert_max_num_queries(7):
         assert http.get(BASE + "registered-models/get", {"name": "hot"}).status_code == 200
+
+
+def test_nul_characters_anywhere_answer_400_invalid_parameter_value(http, owner):
+    """Issue 22.5: these answered 500 (PostgreSQL refuses NUL in text and jsonb)."""
+    make_model(owner, name="credit-scoring")
+    cases = [
+        http.get(BASE + "registered-models/get?name=credit-scoring%00"),
+        http.get(BASE + "registered-models/search", {"filter": "name LIKE '%\x00'"}),
+        http.get(BASE + "model-versions/get", {"name": "credit-scoring", "version": "1\x00"}),
+        http.get("/api/2.0/mlflow-artifacts/artifacts/arbiter/credit-scoring%00/1/model.bin"),
+        send(http, "POST", "registered-models/create", {"name": "n\x00"}),
+        send(
+            http,
+            "POST",
+            "model-versions/create",
+            {"name": "credit-scoring", "source": "s3://b", "tags": [{"key": "k", "value": "v\x00"}]},
+        ),
+        send(
+            http,
+            "POST",
+            "registered-models/set-tag",
+            {"name": "credit-scoring", "key": "k", "value": {"nested": ["\x00"]}},
+        ),
+    ]
+    for response in cases:
+        assert response.status_code == 400, response.content
+        assert response.json()["error_code"] == "INVALID_PARAMETER_VALUE" and "NUL" in response.json()["message"]
+    assert list(RegisteredModel.objects.values_list("name", "tags")) == [("credit-scoring", {})]
+    assert not ModelVersion.objects.exists()

@@ -53,14 +53,14 @@ def test_version_numbers_are_assigned_by_the_server(api, owner, owner_token):
 
 def test_errors_have_one_machine_readable_shape(api, owner, owner_token):
     api.credentials(**bearer(owner_token))
-    bad = api.post("/api/v1/models/", {"name": "bad name", "title": "x"}, format="json")
+    bad = api.post("/api/v1/models/", {"name": "bad/name", "title": "x"}, format="json")
     assert bad.status_code == 400
     error = bad.json()["error"]
     assert error["code"] == "invalid" and "name" in error["fields"] and error["message"]
 
     make_model(owner, name="taken")
     dup = api.post("/api/v1/models/", {"name": "TAKEN", "title": "x"}, format="json")
-    assert dup.status_code == 409 and dup.json()["error"]["code"] == "name_taken"
+    assert dup.status_code == 409 and dup.json()["error"]["code"] == "name_unavailable"
 
     missing = api.get("/api/v1/models/nope/")
     assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"

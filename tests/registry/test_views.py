@@ -46,7 +46,7 @@ def test_register_model_form_shows_errors_next_to_fields(browser):
     response = browser.post(
         "/models/new/",
         {
-            "name": "bad name",
+            "name": "bad/name",
             "title": "",
             "task_type": "classification",
             "framework": "pytorch",

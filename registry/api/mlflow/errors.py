@@ -10,7 +10,7 @@ from django.http import Http404
 from rest_framework import exceptions
 from rest_framework.response import Response
 
-from registry.exceptions import Conflict, DomainError, NotFound
+from registry.exceptions import Conflict, DomainError, NameUnavailable, NotFound
 
 RESOURCE_DOES_NOT_EXIST = "RESOURCE_DOES_NOT_EXIST"
 RESOURCE_ALREADY_EXISTS = "RESOURCE_ALREADY_EXISTS"
@@ -33,9 +33,33 @@ STATUS = {
     ENDPOINT_NOT_FOUND: 404,
 }
 
-# Domain error codes that mean "it already exists" or "it does not exist" in MLflow's terms.
-ALREADY_EXISTS_CODES = {"name_taken"}
+# Domain error codes that mean "it does not exist" in MLflow's terms.
 DOES_NOT_EXIST_CODES = {"no_such_tag", "no_such_alias"}
+
+
+# MLflow's server's own messages (mlflow/store/model_registry/sqlalchemy_store.py, mlflow/utils/validation.py).
+def model_not_found(name: str) -> str:
+    return f"Registered Model with name={name} not found"
+
+
+def version_not_found(name: str, version: str) -> str:
+    return f"Model Version (name={name}, version={version}) not found"
+
+
+def already_exists(name: str) -> str:
+    return f"Registered Model (name={name}) already exists."
+
+
+def alias_not_found(alias: str) -> str:
+    return f"Registered model alias {alias} not found."
+
+
+def not_integer(parameter: str, value: str) -> str:
+    return f"Parameter '{parameter}' must be an integer, got '{value}'."
+
+
+def invalid_stage(stage: str) -> str:
+    return f"Invalid Model Version stage: {stage}. Value must be one of None, Staging, Production, Archived."
 
 
 class MlflowError(Exception):
@@ -52,9 +76,9 @@ def error_response(error_code: str, message: str, *, status: int | None = None, 
     )
 
 
-def _domain_code(exc: DomainError) -> str:
-    if exc.code in ALREADY_EXISTS_CODES:
-        return RESOURCE_ALREADY_EXISTS
+def domain_code(exc: DomainError) -> str:
+    if isinstance(exc, NameUnavailable):
+        return RESOURCE_ALREADY_EXISTS  # what `mlflow.register_model` expects when the model is there already
     if isinstance(exc, NotFound) or exc.code in DOES_NOT_EXIST_CODES:
         return RESOURCE_DOES_NOT_EXIST
     if isinstance(exc, Conflict):
@@ -62,7 +86,10 @@ def _domain_code(exc: DomainError) -> str:
     return INVALID_PARAMETER_VALUE
 
 
-def _domain_message(exc: DomainError) -> str:
+def domain_message(exc: DomainError) -> str:
+    if isinstance(exc, NameUnavailable):
+        # The same answer whether or not the caller may see the model holding the name (docs/security.md).
+        return f"{already_exists(exc.name)} {exc.message}"
     details = [f"{field}: {' '.join(map(str, msgs))}" for field, msgs in exc.fields.items() if msgs]
     if not details or exc.message not in ("Some fields are not valid.",):
         return exc.message
@@ -73,7 +100,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if isinstance(exc, MlflowError):
         return error_response(exc.error_code, exc.message)
     if isinstance(exc, DomainError):
-        return error_response(_domain_code(exc), _domain_message(exc))
+        return error_response(domain_code(exc), domain_message(exc))
     if isinstance(exc, Http404):
         return error_response(RESOURCE_DOES_NOT_EXIST, str(exc) or "Not found.")
     if isinstance(exc, PermissionDenied):

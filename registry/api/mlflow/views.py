@@ -5,9 +5,13 @@ with a JSON object. Errors are rendered by `errors.exception_handler` in MLflow'
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 from typing import Any
+from urllib.parse import unquote
 
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.http import Http404
 from django.urls import reverse
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.renderers import JSONRenderer
@@ -20,6 +24,7 @@ from registry.api.mlflow import errors, search
 from registry.api.mlflow import serializers as render
 from registry.api.mlflow.authentication import BasicTokenAuthentication
 from registry.api.mlflow.errors import MlflowError
+from registry.api.parsers import NUL_MESSAGE, contains_nul
 from registry.authentication import BearerTokenAuthentication
 from registry.choices import Stage
 from registry.downloads import artifact_response
@@ -30,6 +35,7 @@ from registry.rawsql import prefetched
 
 MAX_MODEL_RESULTS = 1000
 MAX_VERSION_RESULTS = 10000  # the client's default page for search_model_versions
+DEFAULT_VERSION_ORDER = ["last_updated_timestamp DESC", "name ASC", "version_number DESC"]  # MLflow's server's
 
 
 class Params:
@@ -45,6 +51,8 @@ class Params:
             raise MlflowError("The request body is not valid JSON.") from None
         if not isinstance(body, dict):
             raise MlflowError("The request body must be a JSON object.")
+        if contains_nul(body):
+            raise MlflowError(NUL_MESSAGE)
         self._query, self._body = None, body
 
     def get(self, name: str, default: Any = None) -> Any:
@@ -89,9 +97,13 @@ class Params:
         try:
             number = int(value)
         except (TypeError, ValueError):
-            raise MlflowError(f"Parameter '{name}' must be a whole number.") from None
-        if number < 1 or number > maximum:
-            raise MlflowError(f"Invalid value {number} for parameter '{name}': it must be between 1 and {maximum}.")
+            raise MlflowError(errors.not_integer(name, value)) from None
+        if number < 1:
+            raise MlflowError(f"Invalid value for {name}. It must be a positive integer, but got {number}")
+        if number > maximum:
+            raise MlflowError(
+                f"Invalid value for request parameter {name}. It must be at most {maximum}, but got value {number}"
+            )
         return number
 
     def tags(self) -> dict[str, str]:
@@ -115,14 +127,23 @@ class MlflowView(APIView):
         return errors.exception_handler
 
     def model(self, params: Params, action: Action = Action.VIEW) -> RegisteredModel:
-        return selectors.model_get(user=self.request.user, name=params.text("name", required=True), action=action)
+        name = params.text("name", required=True)
+        with _not_found(errors.model_not_found(name)):
+            return selectors.model_get(user=self.request.user, name=name, action=action)
 
     def version(self, params: Params, action: Action = Action.VIEW) -> ModelVersion:
-        model = self.model(params)
+        name = params.text("name", required=True)
         number = params.text("version", required=True)
         if not number.isdigit():
-            raise MlflowError(f"Version must be a whole number, not {number!r}.")
-        return selectors.version_get(user=self.request.user, model=model, version=number, action=action)
+            raise MlflowError(errors.not_integer("version", number))
+        with _not_found(errors.version_not_found(name, number)):
+            model = selectors.model_get(user=self.request.user, name=name)
+            return selectors.version_get(user=self.request.user, model=model, version=number, action=action)
+
+    def model_detail(self, params: Params) -> RegisteredModel:
+        name = params.text("name", required=True)
+        with _not_found(errors.model_not_found(name)):
+            return selectors.model_detail(user=self.request.user, name=name)
 
     def render_model(self, model: RegisteredModel) -> dict:
         return {
@@ -132,6 +153,27 @@ class MlflowView(APIView):
     def render_version(self, version: ModelVersion) -> dict:
         fresh = selectors.version_search(user=self.request.user).get(pk=version.pk)
         return {"model_version": render.model_version(fresh)}
+
+
+@contextmanager
+def _not_found(message: str):
+    """A model or version the caller may not see (or that does not exist) in MLflow's words."""
+    try:
+        yield
+    except Http404:
+        raise MlflowError(message, errors.RESOURCE_DOES_NOT_EXIST) from None
+
+
+@contextmanager
+def _refused(subject: str):
+    """Arbiter refusing a call MLflow's server would carry out (the lifecycle, the approval gate, frozen or
+    released versions, permissions): MLflow's error shape, the object and move in MLflow's terms, then the reason."""
+    try:
+        yield
+    except PermissionDenied as exc:
+        raise MlflowError(f"{subject}: {exc}", errors.PERMISSION_DENIED) from exc
+    except DomainError as exc:
+        raise MlflowError(f"{subject}: {errors.domain_message(exc)}", errors.domain_code(exc)) from exc
 
 
 def _ignore_missing(call) -> None:
@@ -153,7 +195,7 @@ class RegisteredModelCreate(MlflowView):
         model = services.model_create(
             actor=request.user,
             name=name,
-            title=name,
+            title=name[: RegisteredModel._meta.get_field("title").max_length],
             description=params.text("description"),
             tags=params.tags(),
         )
@@ -166,8 +208,7 @@ class RegisteredModelCreate(MlflowView):
 
 class RegisteredModelGet(MlflowView):
     def get(self, request):
-        model = selectors.model_detail(user=request.user, name=Params(request).text("name", required=True))
-        return Response({"registered_model": render.registered_model(model)})
+        return Response({"registered_model": render.registered_model(self.model_detail(Params(request)))})
 
 
 class RegisteredModelRename(MlflowView):
@@ -191,7 +232,10 @@ class RegisteredModelUpdate(MlflowView):
 
 class RegisteredModelDelete(MlflowView):
     def delete(self, request):
-        services.model_delete(actor=request.user, model=self.model(Params(request), Action.DELETE))
+        params = Params(request)
+        model = self.model(params, Action.DELETE)
+        with _refused(f"Registered Model (name={model.name}) cannot be deleted"):
+            services.model_delete(actor=request.user, model=model)
         return Response({})
 
 
@@ -217,11 +261,11 @@ class RegisteredModelSearch(MlflowView):
 class RegisteredModelLatestVersions(MlflowView):
     def _answer(self, request):
         params = Params(request)
-        model = selectors.model_detail(user=request.user, name=params.text("name", required=True))
+        model = self.model_detail(params)
         stages = []
         for stage in params.items("stages"):
             if str(stage).lower() not in render.MLFLOW_TO_STAGE:
-                raise MlflowError(f"Invalid stage {stage!r}: use None, Staging, Production or Archived.")
+                raise MlflowError(errors.invalid_stage(stage))
             stages.append(render.MLFLOW_TO_STAGE[str(stage).lower()])
         latest = [v for v in model.latest_per_stage if not stages or v.stage in stages]
         return Response({"model_versions": [render.model_version(v) for v in sorted(latest, key=lambda v: v.version)]})
@@ -255,17 +299,23 @@ class RegisteredModelDeleteTag(MlflowView):
 class RegisteredModelAlias(MlflowView):
     def get(self, request):
         params = Params(request)
-        version = selectors.version_by_alias(
-            user=request.user, model_name=params.text("name", required=True), alias=params.text("alias", required=True)
-        )
+        name, alias = params.text("name", required=True), params.text("alias", required=True)
+        try:
+            version = selectors.version_by_alias(user=request.user, model_name=name, alias=alias)
+        except Http404:
+            self.model(params)  # MLflow tells a missing model from a missing alias
+            raise MlflowError(errors.alias_not_found(alias)) from None
         return Response({"model_version": render.model_version(version)})
 
     def post(self, request):
         params = Params(request)
+        alias = params.text("alias", required=True)
         version = self.version(params, Action.CHANGE)
-        governance_services.alias_set(
-            actor=request.user, model=version.model, name=params.text("alias", required=True), version=version
+        subject = (
+            f"Registered Model (name={version.model.name}) alias '{alias}' cannot point at version {version.version}"
         )
+        with _refused(subject):
+            governance_services.alias_set(actor=request.user, model=version.model, name=alias, version=version)
         return Response({})
 
     def delete(self, request):
@@ -311,15 +361,18 @@ class ModelVersionUpdate(MlflowView):
         params = Params(request)
         version = self.version(params, Action.CHANGE)
         if params.get("description") is not None:
-            version = services.version_update(
-                actor=request.user, version=version, data={"description": params.text("description")}
-            )
+            with _refused(f"Model Version (name={version.model.name}, version={version.version}) cannot be updated"):
+                version = services.version_update(
+                    actor=request.user, version=version, data={"description": params.text("description")}
+                )
         return Response(self.render_version(version))
 
 
 class ModelVersionDelete(MlflowView):
     def delete(self, request):
-        services.version_delete(actor=request.user, version=self.version(Params(request), Action.DELETE))
+        version = self.version(Params(request), Action.DELETE)
+        with _refused(f"Model Version (name={version.model.name}, version={version.version}) cannot be deleted"):
+            services.version_delete(actor=request.user, version=version)
         return Response({})
 
 
@@ -329,9 +382,8 @@ class ModelVersionSearch(MlflowView):
         queryset = search.filter_queryset(
             selectors.version_search(user=request.user), params.text("filter"), search.VERSION_ATTRIBUTES
         )
-        queryset = search.order_queryset(
-            queryset, params.items("order_by"), search.VERSION_ORDER, ["model__name", "-version"]
-        )
+        order_by = params.items("order_by") or DEFAULT_VERSION_ORDER
+        queryset = search.order_queryset(queryset, order_by, search.VERSION_ORDER, ["model__name", "-version"])
         rows, token = search.page(
             queryset,
             max_results=params.number("max_results", default=MAX_VERSION_RESULTS, maximum=MAX_VERSION_RESULTS),
@@ -350,10 +402,14 @@ class ModelVersionTransitionStage(MlflowView):
         requested = params.text("stage", required=True)
         stage = render.MLFLOW_TO_STAGE.get(requested.lower())
         if stage is None:
-            raise MlflowError(f"Invalid stage {requested!r}: use None, Staging, Production or Archived.")
+            raise MlflowError(errors.invalid_stage(requested))
         archive_existing = params.flag("archive_existing_versions")
         version = self.version(params, Action.CHANGE)
-        with transaction.atomic():
+        subject = (
+            f"Model Version (name={version.model.name}, version={version.version}) cannot move from "
+            f"{render.STAGE_TO_MLFLOW[version.stage]} to {render.STAGE_TO_MLFLOW[stage]}"
+        )
+        with _refused(subject), transaction.atomic():
             governance_services.version_transition(
                 actor=request.user, version=version, stage=stage, archive_existing=archive_existing
             )
@@ -367,7 +423,11 @@ class ModelVersionTransitionStage(MlflowView):
 
 class ModelVersionDownloadUri(MlflowView):
     def get(self, request):
+        """The version's `source` while Arbiter holds none of its files (as MLflow's server answers), else
+        Arbiter's own download location, which serves the files Arbiter validated."""
         version = self.version(Params(request))
+        if version.source and not version.artifacts.exists():
+            return Response({"artifact_uri": version.source})
         path = reverse("mlflow_artifacts:artifact-download", kwargs={"path": artifact_root(version)})
         return Response({"artifact_uri": request.build_absolute_uri(path)})
 
@@ -407,7 +467,8 @@ class ArtifactView(MlflowView):
         parts = (path or "").strip("/").split("/", 3)
         if len(parts) < 3 or parts[0] != ARTIFACT_ROOT or not parts[2].isdigit():
             raise MlflowError(f"No artifacts at {path!r}.", errors.RESOURCE_DOES_NOT_EXIST)
-        model = selectors.model_get(user=self.request.user, name=parts[1])
+        # The client sends the artifact URI's path as it reads it, still percent-encoded (`UpdateRMTest%202`).
+        model = selectors.model_get(user=self.request.user, name=unquote(parts[1]))
         version = selectors.version_get(user=self.request.user, model=model, version=parts[2])
         return version, parts[3] if len(parts) == 4 else ""
 
