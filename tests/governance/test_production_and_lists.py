@@ -13,7 +13,7 @@ from governance.models import AuditEvent, AuditVerification, Notification
 from registry.choices import Stage
 from tests.factories import make_model, make_version
 
-pytestmark = pytest.mark.usefixtures("committees")
+pytestmark = pytest.mark.usefixtures("committees", "artifact_storage")
 
 
 def _approve(version, reviewers, risk_officer, committees, stage=Stage.PRODUCTION):
@@ -30,11 +30,11 @@ def _approve(version, reviewers, risk_officer, committees, stage=Stage.PRODUCTIO
 @pytest.fixture
 def live(owner, model, reviewers, risk_officer, committees):
     """credit-scoring v1 in production (alias `champion` on it), v2 registered since, still in development."""
-    v1 = make_version(owner, model, training_data=["s3://lake/credit/1"], metrics=[{"name": "auc", "value": 0.81}])
+    v1 = make_version(owner, model, files=True, training_data=["s3://lake/credit/1"], metrics=[{"name": "auc", "value": 0.81}])
     _approve(v1, reviewers, risk_officer, committees)
     services.version_transition(actor=owner, version=v1, stage=Stage.PRODUCTION, through_staging=True)
     services.alias_set(actor=owner, model=model, name="champion", version=v1)
-    v2 = make_version(owner, model, training_data=["s3://lake/credit/2"], metrics=[{"name": "auc", "value": 0.84}])
+    v2 = make_version(owner, model, files=True, training_data=["s3://lake/credit/2"], metrics=[{"name": "auc", "value": 0.84}])
     return v1, v2
 
 
@@ -74,7 +74,7 @@ def test_the_model_header_shows_the_production_version_next_to_the_latest(live, 
 def test_an_approved_version_in_development_is_promoted_through_staging_in_one_step(
     owner, model, reviewers, risk_officer, committees
 ):
-    version = make_version(owner, model, training_data=["s3://lake/credit/1"])
+    version = make_version(owner, model, files=True, training_data=["s3://lake/credit/1"])
     request = _approve(version, reviewers, risk_officer, committees)
     client = _client(owner)
     panel = client.get(reverse("governance:version-approvals", args=["credit-scoring", 1])).content.decode()
@@ -95,7 +95,7 @@ def test_an_approved_version_in_development_is_promoted_through_staging_in_one_s
 
 
 def test_promote_without_an_approval_moves_nothing(owner, model):
-    version = make_version(owner, model, training_data=["s3://lake/credit/1"])
+    version = make_version(owner, model, files=True, training_data=["s3://lake/credit/1"])
     answer = _client(owner).post(reverse("governance:version-promote", args=["credit-scoring", 1]), follow=True)
     assert "needs an approval" in answer.content.decode()
     version.refresh_from_db()
