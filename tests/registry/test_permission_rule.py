@@ -157,9 +157,8 @@ def build(estate: Estate, creator) -> dict:
         grantee = users[index] if kind == "user" else teams[index].group
         services.access_grant(actor=creator, model=models[model], grantee=grantee, actions=list(actions))
     # Accounts disabled after they were granted access (grants to a disabled account are refused).
-    type(creator).objects.filter(pk__in=[u.pk for u, spec in zip(users, estate.users) if not spec["active"]]).update(
-        is_active=False
-    )
+    disabled = [user.pk for user, spec in zip(users, estate.users, strict=True) if not spec["active"]]
+    type(creator).objects.filter(pk__in=disabled).update(is_active=False)
     principals = [Principal("anonymous", AnonymousUser())]
     user_index = {}
     for i, spec in enumerate(estate.users):
@@ -218,11 +217,12 @@ def check(estate: Estate, built) -> None:
             assert {i for i, v in enumerate(versions) if permissions.can(user, action, v)} == rule, why
             visible = {i for i in range(len(models)) if expected(estate, built, who, Action.VIEW, i)}
             for i, model in enumerate(models):
-                want = "ok" if i in rule else ("403" if i in visible else "404")
+                want = "404" if i not in visible else ("ok" if i in rule else "403")
                 got_model = answer(selectors.model_get, user=user, name=model.name, action=action)
                 assert got_model == want, (*why, model.name, "model_get")
-                got_version = answer(selectors.version_get, user=user, model=model, version=1, action=action)
-                assert got_version == want, (*why, model.name, "version_get")
+                if action in (Action.VIEW, Action.CHANGE):  # the version reads of the MLflow API
+                    got_version = answer(selectors.version_get, user=user, model=model, version=1, action=action)
+                    assert got_version == want, (*why, model.name, "version_get")
         visible = {i for i in range(len(models)) if expected(estate, built, who, Action.VIEW, i)}
         why = (who.label, sorted(who.scopes), who.token_model)
         for i, model in enumerate(models):
@@ -242,7 +242,7 @@ def check(estate: Estate, built) -> None:
 
 
 @pytest.mark.django_db
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(estate=estates())
 def test_restrict_can_and_the_hot_reads_agree_with_the_rule(postgres, estate):
     with transaction.atomic():
