@@ -8,7 +8,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.db import connection
-from django.db.models import OuterRef, Prefetch, QuerySet, Subquery, prefetch_related_objects
+from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
 from django.http import Http404
 
 from registry import permissions
@@ -85,14 +85,17 @@ def version_get(*, user, model: RegisteredModel, version: int | str, action: Act
 
 
 # --- Registry-client reads (the MLflow-compatible API): constant queries per page ---------------------------
+# The MLflow renderers read a version's files and aliases from `listed_files` and `listed_aliases`, and a
+# model's aliases from `listed_aliases`: lists the prefetches below leave (`to_attr`), and the hot reads fill
+# from their own precompiled queries.
 
 
 def _version_detail_prefetches() -> tuple:
     # A version's aliases all belong to its model, so ordering them by name is ModelAlias's default order
     # (model, name) without the join to the model that the default needs.
     return (
-        Prefetch("artifacts", queryset=Artifact.objects.order_by("filename")),
-        Prefetch("aliases", queryset=ModelAlias.objects.order_by("name")),
+        Prefetch("artifacts", queryset=Artifact.objects.order_by("filename"), to_attr="listed_files"),
+        Prefetch("aliases", queryset=ModelAlias.objects.order_by("name"), to_attr="listed_aliases"),
     )
 
 
@@ -104,25 +107,29 @@ def version_search(*, user) -> QuerySet:
     return permissions.restrict(queryset, user, Action.VIEW)
 
 
-def _model_detail_prefetches() -> tuple:
+def _latest_versions() -> QuerySet:
+    """The newest version of each model in each stage."""
     if connection.features.can_distinct_on_fields:  # PostgreSQL
-        latest = ModelVersion.objects.order_by("model_id", "stage", "-version").distinct("model_id", "stage")
-    else:  # SQLite (`make run`): the version whose number is the highest of its model and stage
-        newest = ModelVersion.objects.filter(model_id=OuterRef("model_id"), stage=OuterRef("stage"))
-        latest = ModelVersion.objects.filter(
-            version=Subquery(newest.order_by("-version").values("version")[:1])
-        ).order_by("model_id", "stage")
-    latest = latest.select_related("created_by").prefetch_related(*_version_detail_prefetches())
-    return (
-        Prefetch("aliases", queryset=ModelAlias.objects.select_related("version").order_by("name")),
-        Prefetch("versions", queryset=latest, to_attr="latest_per_stage"),
+        return ModelVersion.objects.order_by("model_id", "stage", "-version").distinct("model_id", "stage")
+    # SQLite (`make run`): the version whose number is the highest of its model and stage
+    newest = ModelVersion.objects.filter(model_id=OuterRef("model_id"), stage=OuterRef("stage"))
+    return ModelVersion.objects.filter(version=Subquery(newest.order_by("-version").values("version")[:1])).order_by(
+        "model_id", "stage"
     )
 
 
 def model_search(*, user) -> QuerySet:
     """Every model the user may see, with its owner, its aliases and the newest version in each stage (as
     `latest_per_stage`, with their files and aliases): six queries a page, however many models."""
-    queryset = RegisteredModel.objects.select_related("owner").prefetch_related(*_model_detail_prefetches())
+    latest = _latest_versions().select_related("created_by").prefetch_related(*_version_detail_prefetches())
+    queryset = RegisteredModel.objects.select_related("owner").prefetch_related(
+        Prefetch(
+            "aliases",
+            queryset=ModelAlias.objects.select_related("version").order_by("name"),
+            to_attr="listed_aliases",
+        ),
+        Prefetch("versions", queryset=latest, to_attr="latest_per_stage"),
+    )
     return permissions.restrict(queryset, user, Action.VIEW)
 
 
@@ -143,45 +150,66 @@ RENDERED_VERSION_FIELDS = (
 
 
 class _Read:
-    """A precompiled read of one row: the instance of `main` with its related objects (as select_related sets
-    them) from `related`, {field name: Loaded}."""
+    """A precompiled read: instances of `main`, each with its related objects (as select_related sets them)
+    from `related`, {field name: Loaded}, from the queryset `build(*values)` returns. `action` restricts it
+    to the models the user may act on (None: the caller has checked already)."""
 
-    def __init__(self, build, main: Loaded, related: dict[str, Loaded], values: tuple = (str,)):
-        self.main, self.related = main, related
-        self.lookups = [*main.lookups, *(lookup for loaded in related.values() for lookup in loaded.lookups)]
+    def __init__(
+        self, build, main: Loaded, related: dict[str, Loaded] | None = None, *, values=(str,), action=Action.VIEW
+    ):
+        self.main, self.related = main, related or {}
+        self.lookups = [*main.lookups, *(lookup for loaded in self.related.values() for lookup in loaded.lookups)]
         self.precompiled = permissions.Precompiled(
-            lambda *args: build(*args).order_by().values_list(*self.lookups), action=Action.VIEW, values=values
+            lambda *args: build(*args).values_list(*self.lookups), action=action, values=values
         )
 
-    def one(self, user, *values):
-        """The instance found for `user` (restricted to the models they may view) and `values`, or None."""
-        rows = self.precompiled.rows(user, *values)
-        if not rows:
-            return None
-        row = dict(zip(self.lookups, rows[0], strict=True))
-        found = self.main.instance(row)
-        for name, loaded in self.related.items():
-            setattr(found, name, loaded.instance(row))
+    def all(self, user, *values) -> list:
+        found = []
+        for values_row in self.precompiled.rows(user, *values):
+            row = dict(zip(self.lookups, values_row, strict=True))
+            instance = self.main.instance(row)
+            for name, loaded in self.related.items():
+                setattr(instance, name, loaded.instance(row))
+            found.append(instance)
         return found
+
+    def one(self, user, *values):
+        """The one instance found for `user` and `values`, or None."""
+        found = self.all(user, *values)
+        return found[0] if found else None
 
 
 # The reads a deployment system repeats (resolve an alias, get a model) and every write's model lookup are
 # querysets restricted by `permissions.restrict`, compiled by the ORM once per shape of the permission rule
 # (`permissions.Precompiled`): compiling them on every request cost several times what PostgreSQL spends
-# running them. Their rows become the instances `version_search` and `model_search` give, and the related
-# sets come from the same prefetches (tests/registry/test_hot_reads.py compares them).
+# running them, and so would prefetching. They give the instances and lists `version_search` and
+# `model_search` give (tests/registry/test_hot_reads.py compares the JSON).
 class _HotReads:
     def __init__(self):
-        # Only the fields the MLflow renderers read are loaded for versions and their authors; any other field
-        # is deferred and loads on access, as with `.only()`.
-        self.version = Loaded(ModelVersion, "", RENDERED_VERSION_FIELDS)
-        self.alias_model = Loaded(RegisteredModel, "model__", ["name", "visibility", "owner", "team"])
-        self.author = Loaded(User, "created_by__", [User.USERNAME_FIELD])
+        # Only the fields the MLflow renderers read are loaded for versions, their authors and files; any other
+        # field is deferred and loads on access, as with `.only()`.
+        version = Loaded(ModelVersion, "", RENDERED_VERSION_FIELDS)
+        author = {"created_by": Loaded(User, "created_by__", [User.USERNAME_FIELD])}
+        alias_model = Loaded(RegisteredModel, "model__", ["name", "visibility", "owner", "team"])
         self.by_alias = _Read(
-            lambda name, alias: ModelVersion.objects.filter(model__name=name, aliases__name=alias),
-            self.version,
-            {"model": self.alias_model, "created_by": self.author},
+            lambda name, alias: ModelVersion.objects.filter(model__name=name, aliases__name=alias).order_by(),
+            version,
+            {"model": alias_model, **author},
             values=(str, str),
+        )
+        files = Loaded(Artifact, "", ["version", "filename", "size", "sha256", "status"])
+        self.files_of_version = _Read(
+            lambda version_id: Artifact.objects.filter(version=version_id).order_by("filename"),
+            files,
+            values=(int,),
+            action=None,
+        )
+        alias = Loaded(ModelAlias, "", ["model", "name", "version"])
+        self.aliases_of_version = _Read(
+            lambda version_id: ModelAlias.objects.filter(version=version_id).order_by("name"),
+            alias,
+            values=(int,),
+            action=None,
         )
         model = Loaded(
             RegisteredModel, "", [f.name for f in RegisteredModel._meta.concrete_fields if f.name != "search_vector"]
@@ -189,10 +217,29 @@ class _HotReads:
         # model_get: the model with its owner, team and authors (select_related's).
         people = {name: Loaded(User, f"{name}__") for name in ("owner", "created_by", "updated_by")}
         people["team"] = Loaded(Team, "team__")
-        self.model_by_name = _Read(lambda name: RegisteredModel.objects.filter(name=name), model, people)
-        # model_detail: the model with its owner, as a `model_search` row.
-        owner = Loaded(User, "owner__", [User.USERNAME_FIELD])
-        self.model_row = _Read(lambda name: RegisteredModel.objects.filter(name=name), model, {"owner": owner})
+        self.model_by_name = _Read(lambda name: RegisteredModel.objects.filter(name=name).order_by(), model, people)
+        # model_detail: the model with its owner, its aliases (with their version numbers) and its newest
+        # version per stage with their authors and files, as a `model_search` row.
+        owner = {"owner": Loaded(User, "owner__", [User.USERNAME_FIELD])}
+        self.model_row = _Read(lambda name: RegisteredModel.objects.filter(name=name).order_by(), model, owner)
+        self.aliases_of_model = _Read(
+            lambda model_id: ModelAlias.objects.filter(model=model_id).order_by("name"),
+            alias,
+            {"version": Loaded(ModelVersion, "version__", ["version"])},
+            values=(int,),
+            action=None,
+        )
+        self.latest_of_model = _Read(
+            lambda model_id: _latest_versions().filter(model=model_id), version, author, values=(int,), action=None
+        )
+        self.files_of_latest = _Read(
+            lambda model_id: Artifact.objects.filter(
+                version__in=Subquery(_latest_versions().filter(model=model_id).values("pk"))
+            ).order_by("filename"),
+            files,
+            values=(int,),
+            action=None,
+        )
 
 
 _hot: _HotReads | None = None
@@ -207,30 +254,31 @@ def _hot_reads() -> _HotReads:
 
 def model_detail(*, user, name: str) -> RegisteredModel:
     """One model by name as a `model_search` row: its owner, aliases and newest version per stage (404 if the
-    user may not see it). One query plus `model_search`'s prefetches."""
+    user may not see it). Four queries, compiled once."""
     hot = _hot_reads()
     model = hot.model_row.one(user, name)  # names are unique
     if model is None:
         raise Http404(f"No model named '{name}', or you do not have access to it.")
-    prefetch_related_objects([model], *_model_detail_prefetches())
+    model.listed_aliases = hot.aliases_of_model.all(user, model.pk)
+    model.latest_per_stage = hot.latest_of_model.all(user, model.pk)
+    files = hot.files_of_latest.all(user, model.pk)
+    for version in model.latest_per_stage:
+        version.model = model
+        version.listed_files = [file for file in files if file.version_id == version.pk]
+        version.listed_aliases = [alias for alias in model.listed_aliases if alias.version_id == version.pk]
     return model
 
 
 def version_by_alias(*, user, model_name: str, alias: str) -> ModelVersion:
     """The version alias `alias` of model `model_name` points at, with its model, author, files and alias
-    names, as a `version_search` row (the CD hot path): one query plus its prefetches. 404 if the model is not
+    names, as a `version_search` row (the CD hot path): three queries, compiled once. 404 if the model is not
     visible or has no such alias."""
     hot = _hot_reads()
     version = hot.by_alias.one(user, model_name, alias)  # one alias of that name per model
     if version is None:
         raise Http404(f"No model named '{model_name}' with an alias '{alias}', or you do not have access to it.")
-    prefetch_related_objects([version], *_version_detail_prefetches())
-    return version
-
-
-def version_details(version: ModelVersion) -> ModelVersion:
-    """`version` with `version_search`'s prefetches (its files and aliases), read for it alone."""
-    prefetch_related_objects([version], *_version_detail_prefetches())
+    version.listed_files = hot.files_of_version.all(user, version.pk)
+    version.listed_aliases = hot.aliases_of_version.all(user, version.pk)
     return version
 
 

@@ -156,9 +156,9 @@ class RegisteredModelCreate(MlflowView):
             description=params.text("description"),
             tags=params.tags(),
         )
-        # A model just created has no versions, and its owner (the actor) may see it: render it as `model_search`
-        # would return it without reading it back (only its aliases, none yet, are read).
-        model.latest_per_stage = []
+        # A model just created has no versions and no aliases, and its owner (the actor) may see it: render it as
+        # `model_search` would return it without reading it back.
+        model.latest_per_stage, model.listed_aliases = [], []
         return Response({"registered_model": render.registered_model(model)})
 
 
@@ -290,8 +290,10 @@ class ModelVersionCreate(MlflowView):
             description=params.text("description"),
             tags=params.tags(),
         )
-        # Its model and author are at hand: only its files and aliases (none yet) are read for the answer.
-        return Response({"model_version": render.model_version(selectors.version_details(version))})
+        # A version just registered has no files and no aliases: render it as `version_search` would return it
+        # without reading it back.
+        version.listed_files, version.listed_aliases = [], []
+        return Response({"model_version": render.model_version(version)})
 
 
 class ModelVersionGet(MlflowView):
