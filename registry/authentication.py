@@ -66,6 +66,7 @@ class _TokenQuery:
         account = self.account.instance(row)
         if account is not None:
             user.service_account = account
+        user._arbiter_service_account = account is not None  # permissions.is_service_account reads it
         if self.grants:
             permissions.remember_grants(user, row["grants"])
         return token

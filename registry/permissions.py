@@ -185,7 +185,10 @@ def is_administrator(user) -> bool:
 
 
 def is_service_account(user) -> bool:
-    return hasattr(user, "service_account")
+    """Whether `user` is a pipeline's machine identity. Token authentication reads it with the token
+    (`_arbiter_service_account`); otherwise it costs a query."""
+    known = getattr(user, "_arbiter_service_account", None)
+    return hasattr(user, "service_account") if known is None else known
 
 
 def request_token(user):
