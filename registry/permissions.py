@@ -270,8 +270,18 @@ def granted_model_ids(user, action: Action) -> tuple[QuerySet, QuerySet]:
     )
 
 
-def _condition(rule: _Rule, path: str) -> Q:
-    """The rule as a condition on the rows whose registered model is reached through `path`."""
+class _ProbeExists(Exists):
+    """EXISTS whose subquery ends in OFFSET 0, which PostgreSQL never flattens: each row probes the grant index.
+    A plain EXISTS under OR may be turned into a hash of every grant the user holds, built before the first row
+    (5.7 ms instead of 0.15 ms to read one restricted model for an account holding 20,000 models' grants). For
+    the reads of one model (`Precompiled`); lists keep the plain EXISTS, where the hash can win."""
+
+    template = "EXISTS(%(subquery)s OFFSET 0)"
+
+
+def _condition(rule: _Rule, path: str, *, one_model: bool = False) -> Q:
+    """The rule as a condition on the rows whose registered model is reached through `path` (`one_model`: for a
+    read of one model)."""
     condition = Q()
     if rule.model_id is not None:
         condition &= Q(**{_lookup(path, "pk"): rule.model_id})
@@ -279,9 +289,10 @@ def _condition(rule: _Rule, path: str) -> Q:
         # Correlated EXISTS, not `pk IN (subquery)`: PostgreSQL would hash every grant the user holds before
         # reading a row (linear in the user's grants), where EXISTS probes the grant index for the rows it reads.
         model_pk = OuterRef(_lookup(path, "pk"))
+        exists = _ProbeExists if one_model else Exists
         granted = Q()
         for grants in granted_model_ids(rule.user_id, rule.action):
-            granted |= Exists(grants.filter(content_object_id=model_pk))
+            granted |= exists(grants.filter(content_object_id=model_pk))
         if rule.action == Action.VIEW:
             granted = Q(**{_lookup(path, "visibility"): Visibility.INTERNAL}) | granted
         condition &= granted
@@ -356,10 +367,11 @@ class Precompiled:
     Compiling a queryset with joins and permission subqueries costs more CPU than PostgreSQL spends running it,
     on every request, for the few reads every pipeline request makes (token, alias and model lookups).
     `build(*values)` returns the queryset (a `values_list`: rows are tuples of the columns it names, converted
-    as the ORM converts them), `restrict`ed here by `action` (None: not restricted). It is compiled with
-    placeholder values (`values` gives the type of each argument of `build`: `int` or `str`) and the rule's
-    own placeholders; `rows(user, *values)` runs that SQL with the real ones. Should a placeholder not come out
-    of the compiler as a parameter, the queryset runs through the ORM instead, with the same result.
+    as the ORM converts them) of rows of one model, `restrict`ed here by `action` (None: not restricted). It is
+    compiled with placeholder values (`values` gives the type of each argument of `build`: `int` or `str`) and
+    the rule's own placeholders; `rows(user, *values)` runs that SQL with the real ones. Should a placeholder
+    not come out of the compiler as a parameter, the queryset runs through the ORM instead, with the same
+    result.
     """
 
     def __init__(self, build: Callable[..., QuerySet], *, action: Action | None = Action.VIEW, values: tuple = ()):
@@ -372,7 +384,7 @@ class Precompiled:
 
     def queryset(self, rule: _Rule | None, values) -> QuerySet:
         queryset = self.build(*values)
-        return queryset if rule is None else queryset.filter(_condition(rule, _path(queryset.model)))
+        return queryset if rule is None else queryset.filter(_condition(rule, _path(queryset.model), one_model=True))
 
     def _compile(self, rule: _Rule | None) -> tuple | None:
         wanted = set(self.placeholders)
