@@ -242,7 +242,7 @@ def check(estate: Estate, built) -> None:
 
 
 @pytest.mark.django_db
-@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(estate=estates())
 def test_restrict_can_and_the_hot_reads_agree_with_the_rule(postgres, estate):
     with transaction.atomic():
