@@ -9,8 +9,10 @@ BENCH_DATABASE_URL; migrated, then rows added per run) with DEBUG off and the th
 a team, authenticated with a Bearer API token made by `registry.services.token_create` (scopes read+write),
 so every request pays token authentication, the throttle and the permission filters. THROTTLE_USER is set
 high so the throttle never refuses. Scenarios: MLflow alias get, MLflow registered-model get, MLflow
-registered-models create, MLflow model-versions create, v1 model create. Prints mean / p95 wall-clock ms, this
-process's CPU ms (without PostgreSQL's and Redis's; steadier on a busy machine) and SQL queries per request.
+registered-models create, MLflow model-versions create, MLflow search answering a full page (1,111 of 2,000
+models match `name LIKE '...-1%'`, max_results=100, as the MLflow UI and pipelines list models), v1 model
+create. Prints mean / p95 wall-clock ms, this process's CPU ms (without PostgreSQL's and Redis's; steadier on a
+busy machine) and SQL queries per request.
 """
 
 from __future__ import annotations
@@ -52,9 +54,12 @@ from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
 from registry import services  # noqa: E402
+from registry.models import ModelAlias, ModelVersion, RegisteredModel  # noqa: E402
 from registry.permissions import Role  # noqa: E402
 
 User = get_user_model()
+# What MlflowClient.search_registered_models appends to every filter.
+PROMPT_CLAUSE = "tag.`mlflow.prompt.is_prompt` != 'true'"
 
 
 def setup() -> tuple[str, str, str]:
@@ -76,7 +81,28 @@ def setup() -> tuple[str, str, str]:
     owner = User.objects.get(pk=owner.pk)
     services.alias_apply(actor=owner, model=model, name="champion", version=version)
     _, secret = services.token_create(actor=owner, user=owner, name="bench", scopes=["read", "write"])
+    catalog(run, owner)
     return run, model.name, secret
+
+
+def catalog(run: str, owner) -> None:
+    """For the full-page search: 2,000 internal models `page-{run}-0` ... `-1999`, the first 200 with five
+    versions (v1 staging, v2-v5 development; v3 aliased `champion`), written in bulk (the search reads them, how
+    they were made does not matter to it)."""
+    models = RegisteredModel.objects.bulk_create(
+        RegisteredModel(name=f"page-{run}-{i}", title=f"Page {i}", owner=owner, created_by=owner, updated_by=owner)
+        for i in range(2000)
+    )
+    versions = ModelVersion.objects.bulk_create(
+        ModelVersion(model=model, version=n, stage="staging" if n == 1 else "development", created_by=owner)
+        for model in models[:200]
+        for n in range(1, 6)
+    )
+    ModelAlias.objects.bulk_create(
+        ModelAlias(model_id=version.model_id, name="champion", version=version)
+        for version in versions
+        if version.version == 3
+    )
 
 
 def scenarios(run: str, model_name: str) -> dict:
@@ -93,6 +119,10 @@ def scenarios(run: str, model_name: str) -> dict:
             "/api/2.0/mlflow/model-versions/create",
             {"name": model_name, "source": f"s3://bench/{next(counter)}", "run_id": "r1"},
             content_type="application/json",
+        ),
+        "search-page": lambda c: c.get(
+            "/api/2.0/mlflow/registered-models/search",
+            {"filter": f"name LIKE 'page-{run}-1%' AND {PROMPT_CLAUSE}", "max_results": 100},
         ),
         "v1-create": lambda c: c.post(
             "/api/v1/models/",
@@ -123,7 +153,9 @@ def measure(name: str, call, client: Client, n: int) -> tuple[float, float, floa
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", type=int, default=500, help="requests per scenario (default 500)")
-    parser.add_argument("--only", nargs="*", help="scenario names to run (alias get create version-create v1-create)")
+    parser.add_argument(
+        "--only", nargs="*", help="scenario names to run (alias get create version-create search-page v1-create)"
+    )
     parser.add_argument("--profile", help="profile this scenario with cProfile instead of timing all")
     parser.add_argument("--sort", default="cumulative", help="cProfile sort key (default cumulative)")
     parser.add_argument("--top", type=int, default=40, help="cProfile rows to print (default 40)")

@@ -25,7 +25,11 @@ What it does:
     3. resolve an alias 5,000 times at concurrency 8 (`GET registered-models/alias`, the CD hot path);
     4. get a registered model 5,000 times at concurrency 8;
     5. a selective search (`name LIKE 'model-123%'`, 11 matches, plus the prompt-exclusion clause the MLflow
-       client always adds) at 2,000 models, then at 20,000 after creating 18,000 more through the API;
+       client always adds) at 2,000 models, then (step 6 first) at 20,000 after creating 18,000 more through
+       the API;
+    6. a search answering a full page (`name LIKE 'model-1%'`, 1,111 of the 2,000 models match, plus the same
+       clause, `max_results=100`), as the MLflow UI and pipelines list models, with one client and at
+       concurrency 8;
 - measures req/s, p50/p95/p99, the server's CPU per request (utime+stime of its process tree from /proc;
   for Arbiter also the PostgreSQL backends serving its database, shown separately) and, after the run, the
   server's total RSS (process tree: web + worker) and PSS;
@@ -33,7 +37,8 @@ What it does:
   docs/benchmarks.md (other sections are kept), with the machine, versions, command and targets.
 
 Targets (issue 8, fresh connections): alias resolution and get >= 2x MLflow's req/s; creation >= MLflow while
-also writing audit events; search at 20,000 models <= 1.2x the time at 2,000; Arbiter's RSS < 1/4 of MLflow's.
+also writing audit events; search at 20,000 models <= 1.2x the time at 2,000; Arbiter's RSS < 1/4 of MLflow's;
+(issue 15) the full-page search >= 1.5x MLflow's req/s.
 
 Every process it starts is stopped on exit, on errors and on Ctrl-C.
 """
@@ -73,6 +78,7 @@ PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
 # What MlflowClient.search_registered_models appends to every filter (it hides prompts from model searches).
 PROMPT_CLAUSE = "tag.`mlflow.prompt.is_prompt` != 'true'"
 SEARCH_FILTER = f"name LIKE 'model-123%' AND {PROMPT_CLAUSE}"
+FULL_PAGE_FILTER = f"name LIKE 'model-1%' AND {PROMPT_CLAUSE}"
 MODES = ("fresh", "keep-alive")
 STOP = threading.Event()  # set on Ctrl-C: client threads finish their request and leave
 
@@ -609,6 +615,11 @@ def setup(servers: list[Server], requests: list[Request], what: str, concurrency
             sys.exit(f"setup failed on {server.name}: {result.sample_error}")
 
 
+def matching(models: int) -> int:
+    """How many of model-0 ... model-{models - 1} match FULL_PAGE_FILTER."""
+    return sum(1 for i in range(models) if str(i).startswith("1"))
+
+
 def workload(plan: Plan, servers: list[Server]) -> None:
     n, c = plan.n, plan.concurrency
     models = [f"model-{i}" for i in range(n["models"])]
@@ -679,6 +690,23 @@ def workload(plan: Plan, servers: list[Server]) -> None:
             sys.exit(f"{server.name}: search answered {status} {body}")
         print(f"  search on {server.name} finds {len(found)}: {', '.join(found[:4])}...")
     run_step(plan, f"search @ {n['models']:,} models", servers, 4, lambda m: [search] * n["searches"], 1)
+
+    # 6. A search answering a full page, as the MLflow UI and pipelines list models: 1,111 of 2,000 match.
+    full_page = get("registered-models/search", filter=FULL_PAGE_FILTER, max_results=100)
+    for server in servers:
+        status, body = call(server, full_page)
+        found = body.get("registered_models", [])
+        if status != 200 or len(found) != min(100, matching(n["models"])) or "next_page_token" not in body:
+            sys.exit(f"{server.name}: full-page search answered {status} with {len(found)} models")
+    for concurrency in (1, c):
+        run_step(
+            plan,
+            f"full-page search c={concurrency} ({matching(n['models']):,} match)",
+            servers,
+            5 + concurrency,
+            lambda m: [full_page] * n["searches"],
+            concurrency,
+        )
     if plan.skip_large_search:
         return
     extras = [post("registered-models/create", {"name": f"extra-{i:05d}"}) for i in range(n["big"] - n["models"])]
@@ -745,6 +773,12 @@ def targets(plan: Plan, memory: dict[str, tuple[int, int]]) -> list[tuple[str, s
         ("resolve alias", "alias resolution >= 2x MLflow req/s (fresh connections)", 2.0),
         ("get model", "get model >= 2x MLflow req/s (fresh connections)", 2.0),
         ("create", "model creation >= MLflow req/s (fresh connections)", 1.0),
+        ("full-page search c=1 ", "full-page search >= 1.5x MLflow req/s (one client, fresh connections)", 1.5),
+        (
+            f"full-page search c={plan.concurrency} ",
+            f"full-page search >= 1.5x MLflow req/s (concurrency {plan.concurrency}, fresh connections)",
+            1.5,
+        ),
     ):
         value = ratio(prefix)
         if value is not None:
@@ -752,10 +786,10 @@ def targets(plan: Plan, memory: dict[str, tuple[int, int]]) -> list[tuple[str, s
     value = ratio(f"create {plan.n['versioned'] * plan.n['versions']:,} versions")
     if value is not None:
         out.append(("version creation >= MLflow req/s (fresh connections)", f"{value:.2f}x", value >= 1.0))
-    small = next((s for s in plan.steps if s.startswith("search @") and s != plan.steps[-1]), None)
+    small, large = (f"search @ {plan.n[size]:,} models" for size in ("models", "big"))
     for name in ("Arbiter", "MLflow"):
-        if small and (plan.steps[-1], "fresh", name) in res:
-            a, b = res[(small, "fresh", name)].pct(50), res[(plan.steps[-1], "fresh", name)].pct(50)
+        if (small, "fresh", name) in res and (large, "fresh", name) in res:
+            a, b = res[(small, "fresh", name)].pct(50), res[(large, "fresh", name)].pct(50)
             label = f"{name}: search p50 at {plan.n['big']:,} models <= 1.2x at {plan.n['models']:,}"
             out.append((label, f"{b:.1f} / {a:.1f} ms = {b / a:.2f}x", (b / a <= 1.2) if name == "Arbiter" else None))
     if "Arbiter" in memory and "MLflow" in memory:

@@ -24,6 +24,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from governance.models import AuditEvent
+from registry import permissions
 
 GENESIS_HASH = "0" * 64
 ADVISORY_LOCK_KEY = 0x41524249  # "ARBI": one lock for the one chain
@@ -181,7 +182,7 @@ def _actor(actor) -> tuple[str, int | None, str]:
         return "system", None, "system"
     if not getattr(actor, "is_authenticated", False):
         return "anonymous", None, "anonymous"
-    kind = "service" if hasattr(actor, "service_account") else "user"
+    kind = "service" if permissions.is_service_account(actor) else "user"
     return kind, actor.pk, actor.get_username()
 
 

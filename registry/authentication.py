@@ -12,6 +12,8 @@ from datetime import timedelta
 
 from django.contrib.auth import get_user_model
 from django.db import connection
+from django.db.models import Field
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from rest_framework import authentication, exceptions
 
@@ -19,7 +21,7 @@ from governance.audit import client_ip, set_token_prefix
 from registry import permissions
 from registry.api.throttling import throttle_failed_authentication
 from registry.models import ApiToken, ServiceAccount
-from registry.rawsql import Columns, hot_cursor
+from registry.rawsql import Loaded
 
 TOKEN_PREFIX = "arb_"
 LAST_USED_RESOLUTION = timedelta(seconds=60)
@@ -30,37 +32,43 @@ def hash_secret(secret: str) -> str:
 
 
 class _TokenQuery:
-    """The token with this hash, its user and the user's service account (if any), in one precompiled query:
-    it runs on every API request, where compiling the equivalent queryset cost more than running it."""
+    """The token with this hash, its user, the user's service account (if any) and, where the database can
+    (PostgreSQL), the user's roles and permissions, in one query compiled once (`permissions.Precompiled`): it
+    runs on every API request, where compiling the equivalent queryset cost more than running it."""
 
     def __init__(self):
-        self.token = Columns(ApiToken, "t")
-        self.user = Columns(get_user_model(), "u")
-        self.account = Columns(ServiceAccount, "s")
+        self.token = Loaded(ApiToken)
+        self.user = Loaded(get_user_model(), "user__")
+        self.account = Loaded(ServiceAccount, "user__service_account__")
         q = connection.ops.quote_name
-        # The user's roles and permissions in the same statement, where the database can (PostgreSQL).
-        self.grants = permissions.grants_json_sql("u.id")
-        self.sql = (
-            f"SELECT {self.token.sql}, {self.user.sql}, {self.account.sql}, {self.grants or 'NULL'}"
-            f" FROM {q(ApiToken._meta.db_table)} t"
-            f" JOIN {q(get_user_model()._meta.db_table)} u ON u.id = t.user_id"
-            f" LEFT JOIN {q(ServiceAccount._meta.db_table)} s ON s.user_id = u.id"
-            " WHERE t.token_hash = %s"
+        grants = permissions.grants_json_sql(f"{q(ApiToken._meta.db_table)}.{q('user_id')}")
+        # Left as the driver decodes it, without the ORM's conversion (remember_grants reads a list or JSON text).
+        self.grants = {"grants": RawSQL(grants, (), output_field=Field())} if grants else {}
+        self.lookups = [*self.token.lookups, *self.user.lookups, *self.account.lookups, *self.grants]
+        self.read = permissions.Precompiled(
+            lambda token_hash: (
+                ApiToken.objects.filter(token_hash=token_hash)
+                .order_by()
+                .annotate(**self.grants)
+                .values_list(*self.lookups)
+            ),
+            action=None,
+            values=(str,),
         )
 
     def __call__(self, token_hash: str) -> ApiToken | None:
-        with hot_cursor() as cursor:
-            cursor.execute(self.sql, [token_hash])
-            row = cursor.fetchone()
-        if row is None:
+        rows = self.read.rows(None, token_hash)
+        if not rows:
             return None
-        token = self.token.instance(row, 0)
-        user = self.user.instance(row, self.token.width)
-        # The reverse one-to-one cache, as select_related("user__service_account") would fill it (None: none).
-        user._state.fields_cache["service_account"] = self.account.instance(row, self.token.width + self.user.width)
-        token._state.fields_cache["user"] = user
+        row = dict(zip(self.lookups, rows[0], strict=True))
+        token = self.token.instance(row)
+        token.user = user = self.user.instance(row)
+        account = self.account.instance(row)
+        if account is not None:
+            user.service_account = account
+        user._arbiter_service_account = account is not None  # permissions.is_service_account reads it
         if self.grants:
-            permissions.remember_grants(user, row[-1])
+            permissions.remember_grants(user, row["grants"])
         return token
 
 

@@ -18,6 +18,8 @@ scopes and optional model restriction: a token never grants more than its owner 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from dataclasses import dataclass
 from enum import StrEnum
 
 from django.contrib.auth.models import Group, Permission
@@ -188,7 +190,10 @@ def is_overseer(user) -> bool:
 
 
 def is_service_account(user) -> bool:
-    return hasattr(user, "service_account")
+    """Whether `user` is a pipeline's machine identity. Token authentication reads it with the token
+    (`_arbiter_service_account`); otherwise it costs a query."""
+    known = getattr(user, "_arbiter_service_account", None)
+    return hasattr(user, "service_account") if known is None else known
 
 
 def request_token(user):
@@ -211,7 +216,10 @@ def _holds_globally(user, action: Action) -> bool:
     return is_administrator(user) or has_global_perm(user, f"registry.{action.value}")
 
 
-# --- Querysets ---------------------------------------------------------------------------------------
+# --- The rule ----------------------------------------------------------------------------------------
+# Written once: `_rule` says what the user holds for an action before any model is looked at, `_condition`
+# turns it into the SQL condition `restrict` adds to a queryset, and `can` applies the same steps to one model.
+# The hot reads are `restrict`ed querysets too, compiled once per shape of the rule (`Precompiled`).
 
 
 def _path(model_class) -> str:
@@ -227,96 +235,81 @@ def _lookup(path: str, field: str) -> str:
     return f"{path}__{field}" if path else field
 
 
+@dataclass(frozen=True)
+class _Rule:
+    """What the user holds for `action` before any model is looked at (no rule at all: nothing)."""
+
+    action: Action
+    user_id: int
+    everywhere: bool  # an administrator, or the action held through a role or a global permission
+    model_id: int | None  # the one model the request's API token is restricted to
+
+    @property
+    def shape(self) -> tuple:
+        """What the rule's SQL depends on, apart from the values of its parameters."""
+        return (self.action, self.everywhere, self.model_id is not None)
+
+
+def _rule(user, action: Action) -> _Rule | None:
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return None
+    if not token_allows(user, ACTION_SCOPE[action]):
+        return None
+    token = request_token(user)
+    return _Rule(action, user.pk, _holds_globally(user, action), None if token is None else token.model_id)
+
+
+def _grants(user_id) -> tuple[QuerySet, QuerySet]:
+    """guardian's grant rows held by the user directly and through their teams."""
+    return (
+        RegisteredModelUserObjectPermission.objects.filter(user=user_id),
+        RegisteredModelGroupObjectPermission.objects.filter(group__user=user_id),
+    )
+
+
 def granted_model_ids(user, action: Action) -> tuple[QuerySet, QuerySet]:
     """Subqueries of the ids of models on which the user, or one of their teams, holds `action`."""
-    direct = RegisteredModelUserObjectPermission.objects.filter(user=user, permission__codename=action.value).values(
-        "content_object_id"
+    return tuple(
+        grants.filter(permission__codename=action.value).values("content_object_id")
+        for grants in _grants(getattr(user, "pk", user))
     )
-    via_team = RegisteredModelGroupObjectPermission.objects.filter(
-        group__user=user, permission__codename=action.value
-    ).values("content_object_id")
-    return direct, via_team
+
+
+class _ProbeExists(Exists):
+    """EXISTS whose subquery ends in OFFSET 0, which PostgreSQL never flattens: each row probes the grant index.
+    A plain EXISTS under OR may be turned into a hash of every grant the user holds, built before the first row
+    (5.7 ms instead of 0.15 ms to read one restricted model for an account holding 20,000 models' grants). For
+    the reads of one model (`Precompiled`); lists keep the plain EXISTS, where the hash can win."""
+
+    template = "EXISTS(%(subquery)s OFFSET 0)"
+
+
+def _condition(rule: _Rule, path: str, *, one_model: bool = False) -> Q:
+    """The rule as a condition on the rows whose registered model is reached through `path` (`one_model`: for a
+    read of one model)."""
+    condition = Q()
+    if rule.model_id is not None:
+        condition &= Q(**{_lookup(path, "pk"): rule.model_id})
+    if not rule.everywhere:
+        # Correlated EXISTS, not `pk IN (subquery)`: PostgreSQL would hash every grant the user holds before
+        # reading a row (linear in the user's grants), where EXISTS probes the grant index for the rows it reads.
+        model_pk = OuterRef(_lookup(path, "pk"))
+        exists = _ProbeExists if one_model else Exists
+        granted = Q()
+        for grants in granted_model_ids(rule.user_id, rule.action):
+            granted |= exists(grants.filter(content_object_id=model_pk))
+        if rule.action == Action.VIEW:
+            granted = Q(**{_lookup(path, "visibility"): Visibility.INTERNAL}) | granted
+        condition &= granted
+    return condition
 
 
 def restrict(queryset: QuerySet, user, action: Action = Action.VIEW) -> QuerySet:
     """The rows of `queryset` on whose model the user may perform `action`, as one SQL statement."""
-    if not getattr(user, "is_authenticated", False) or not user.is_active:
+    rule = _rule(user, action)
+    if rule is None:
         return queryset.none()
-    if not token_allows(user, ACTION_SCOPE[action]):
-        return queryset.none()
-    path = _path(queryset.model)
-    token = request_token(user)
-    if token is not None and token.model_id is not None:
-        queryset = queryset.filter(**{_lookup(path, "pk"): token.model_id})
-    if _holds_globally(user, action):
-        return queryset
-    # Correlated EXISTS, not `pk IN (subquery)`: PostgreSQL would hash every grant the user holds before
-    # reading a row (linear in the user's grants), where EXISTS probes the grant index for the rows it reads.
-    direct, via_team = granted_model_ids(user, action)
-    model_pk = OuterRef(_lookup(path, "pk"))
-    condition = Q(Exists(direct.filter(content_object_id=model_pk))) | Q(
-        Exists(via_team.filter(content_object_id=model_pk))
-    )
-    if action == Action.VIEW:
-        condition = Q(**{_lookup(path, "visibility"): Visibility.INTERNAL}) | condition
-    return queryset.filter(condition)
-
-
-def _grant_sources(model_column: str) -> tuple[str, str]:
-    """FROM ... WHERE of the grants (guardian's tables) on the model whose id is `model_column`, held by a user
-    directly and through their teams. Each exposes the permission as `p` and ends by taking the user's id."""
-    q = connection.ops.quote_name
-    permission = q(Permission._meta.db_table)
-    direct = (
-        f"FROM {q(RegisteredModelUserObjectPermission._meta.db_table)} g JOIN {permission} p ON p.id = g.permission_id"
-        f" WHERE g.content_object_id = {model_column} AND g.user_id = %s"
-    )
-    via_team = (
-        f"FROM {q(RegisteredModelGroupObjectPermission._meta.db_table)} g JOIN {permission} p ON p.id = g.permission_id"
-        f" JOIN {q(Group.user_set.through._meta.db_table)} ug ON ug.group_id = g.group_id"
-        f" WHERE g.content_object_id = {model_column} AND ug.user_id = %s"
-    )
-    return direct, via_team
-
-
-def model_condition_sql(user, action: Action, alias: str) -> tuple[str, list]:
-    """`restrict` as a SQL condition on the registered-model row under the table alias `alias`, with its
-    parameters: for the hand-written hot reads of one model in `registry.selectors`, which skip the ORM's
-    compilation.
-    The same decisions in the same order; tests/registry/test_hot_reads.py holds the two to the same
-    rows for every role, grant, visibility, action and token."""
-    if not getattr(user, "is_authenticated", False) or not user.is_active:
-        return "FALSE", []
-    if not token_allows(user, ACTION_SCOPE[action]):
-        return "FALSE", []
-    parts, params = [], []
-    token = request_token(user)
-    if token is not None and token.model_id is not None:
-        parts.append(f"{alias}.id = %s")
-        params.append(token.model_id)
-    if not _holds_globally(user, action):
-        direct, via_team = _grant_sources(f"{alias}.id")
-        # OFFSET 0 keeps each EXISTS a per-row probe of the grant index. Without it PostgreSQL may hash every
-        # grant the user holds first: 5.7 ms instead of 0.14 ms to read one restricted model for an account
-        # holding 20,000 models' grants. These statements read one model, so the probe always wins.
-        # (SQLite allows OFFSET only after LIMIT, and plans EXISTS per row anyway.)
-        probe = " OFFSET 0" if connection.vendor == "postgresql" else ""
-        granted = (
-            f"EXISTS (SELECT 1 {direct} AND p.codename = %s{probe})"
-            f" OR EXISTS (SELECT 1 {via_team} AND p.codename = %s{probe})"
-        )
-        granted_params = [user.pk, action.value, user.pk, action.value]
-        if action == Action.VIEW:
-            granted, granted_params = (
-                f"{alias}.visibility = %s OR {granted}",
-                [Visibility.INTERNAL.value, *granted_params],
-            )
-        parts.append(f"({granted})")
-        params.extend(granted_params)
-    return (" AND ".join(parts) or "TRUE"), params
-
-
-# --- Single objects ----------------------------------------------------------------------------------
+    return queryset.filter(_condition(rule, _path(queryset.model)))
 
 
 def registered_model_of(obj: Model) -> RegisteredModel:
@@ -328,36 +321,113 @@ def registered_model_of(obj: Model) -> RegisteredModel:
     return target
 
 
-def _object_perms(user, model: RegisteredModel) -> frozenset[str]:
-    """The actions granted on `model` to the user or one of their teams (guardian's tables), in one query per
-    model, cached on the user object for the rest of the request."""
-    cache = user.__dict__.setdefault("_arbiter_object_perms", {})
-    held = cache.get(model.pk)
-    if held is None:
-        with hot_cursor() as cursor:
-            direct, via_team = _grant_sources("%s")
-            cursor.execute(
-                f"SELECT p.codename {direct} UNION SELECT p.codename {via_team}", [model.pk, user.pk, model.pk, user.pk]
-            )
-            held = cache[model.pk] = frozenset(row[0] for row in cursor.fetchall())
-    return held
-
-
 def can(user, action: Action, obj: Model) -> bool:
-    """Whether the user may perform `action` on `obj` (a model or anything that belongs to one)."""
-    if not getattr(user, "is_authenticated", False) or not user.is_active:
-        return False
-    if not token_allows(user, ACTION_SCOPE[action]):
+    """Whether the user may perform `action` on `obj` (a model or anything that belongs to one): `_condition`'s
+    steps on one model."""
+    rule = _rule(user, action)
+    if rule is None:
         return False
     model = registered_model_of(obj)
-    token = request_token(user)
-    if token is not None and token.model_id is not None and token.model_id != model.pk:
+    if rule.model_id is not None and rule.model_id != model.pk:
         return False
-    if _holds_globally(user, action):
+    if rule.everywhere:
         return True
     if action == Action.VIEW and model.visibility == Visibility.INTERNAL:
         return True
     return action.value in _object_perms(user, model)
+
+
+def _object_perms_queryset(user_id, model_id) -> QuerySet:
+    direct, via_team = (
+        grants.filter(content_object_id=model_id).values_list("permission__codename") for grants in _grants(user_id)
+    )
+    return direct.union(via_team)
+
+
+_object_perms_read: Precompiled | None = None
+
+
+def _object_perms(user, model: RegisteredModel) -> frozenset[str]:
+    """The actions granted on `model` to the user or one of their teams (guardian's tables), in one query per
+    model, cached on the user object for the rest of the request."""
+    global _object_perms_read
+    cache = user.__dict__.setdefault("_arbiter_object_perms", {})
+    held = cache.get(model.pk)
+    if held is None:
+        if _object_perms_read is None:
+            _object_perms_read = Precompiled(_object_perms_queryset, action=None, values=(int, int))
+        held = cache[model.pk] = frozenset(row[0] for row in _object_perms_read.rows(user, user.pk, model.pk))
+    return held
+
+
+# --- Precompiled reads -------------------------------------------------------------------------------
+
+# Placeholder values a queryset is compiled with, then replaced by each request's: ids and strings no request has.
+_USER_SLOT, _MODEL_SLOT = -(2**62) + 1, -(2**62) + 2
+
+
+class Precompiled:
+    """A read compiled by the ORM once per shape of the permission rule, then run with each request's values.
+
+    Compiling a queryset with joins and permission subqueries costs more CPU than PostgreSQL spends running it,
+    on every request, for the few reads every pipeline request makes (token, alias and model lookups).
+    `build(*values)` returns the queryset (a `values_list`: rows are tuples of the columns it names, converted
+    as the ORM converts them) of rows of one model, `restrict`ed here by `action` (None: not restricted). It is
+    compiled with placeholder values (`values` gives the type of each argument of `build`: `int` or `str`) and
+    the rule's own placeholders; `rows(user, *values)` runs that SQL with the real ones. Should a placeholder
+    not come out of the compiler as a parameter, the queryset runs through the ORM instead, with the same
+    result.
+    """
+
+    def __init__(self, build: Callable[..., QuerySet], *, action: Action | None = Action.VIEW, values: tuple = ()):
+        self.build = build
+        self.action = action
+        self.placeholders = tuple(
+            -(2**62) + 100 + index if kind is int else f"\x00placeholder-{index}" for index, kind in enumerate(values)
+        )
+        self._compiled: dict[tuple, tuple | None] = {}
+
+    def queryset(self, rule: _Rule | None, values) -> QuerySet:
+        queryset = self.build(*values)
+        return queryset if rule is None else queryset.filter(_condition(rule, _path(queryset.model), one_model=True))
+
+    def _compile(self, rule: _Rule | None) -> tuple | None:
+        wanted = set(self.placeholders)
+        if rule is not None:
+            rule = _Rule(rule.action, _USER_SLOT, rule.everywhere, None if rule.model_id is None else _MODEL_SLOT)
+            wanted |= set() if rule.everywhere else {_USER_SLOT}
+            wanted |= set() if rule.model_id is None else {_MODEL_SLOT}
+        compiler = self.queryset(rule, self.placeholders).query.get_compiler(connection=connection)
+        sql, params = compiler.as_sql()
+        slots = [param if isinstance(param, int | str) and param in wanted else None for param in params]
+        if not wanted <= set(slots):
+            return None
+        converters = compiler.get_converters([column for column, _, _ in compiler.select[: compiler.col_count]])
+        return sql, list(zip(slots, params, strict=True)), compiler, converters
+
+    def rows(self, user, *values) -> list[tuple]:
+        """The rows for `user` (restricted by the rule for `action`) and the request's `values`."""
+        rule = None
+        if self.action is not None:
+            rule = _rule(user, self.action)
+            if rule is None:
+                return []
+        shape = () if rule is None else rule.shape
+        if shape not in self._compiled:
+            self._compiled[shape] = self._compile(rule)
+        compiled = self._compiled[shape]
+        if compiled is None:
+            return list(self.queryset(rule, values))
+        sql, parameters, compiler, converters = compiled
+        given = dict(zip(self.placeholders, values, strict=True))
+        if rule is not None:
+            given[_USER_SLOT], given[_MODEL_SLOT] = rule.user_id, rule.model_id
+        with hot_cursor() as cursor:
+            cursor.execute(sql, [param if slot is None else given[slot] for slot, param in parameters])
+            rows = cursor.fetchall()
+        if converters:
+            rows = [tuple(row) for row in compiler.apply_converters(rows, converters)]
+        return rows
 
 
 def require(user, action: Action, obj: Model) -> None:

@@ -1,15 +1,10 @@
-"""Model instances from hand-written SQL, for the few reads that run on every pipeline request.
+"""Model instances from precompiled SQL, for the few reads that run on every pipeline request.
 
 Compiling a queryset costs more CPU than PostgreSQL spends running it: about 0.5 ms per query with joins,
 paid again on every request. The hot reads (token authentication and the MLflow client's alias and model
-lookups, see `registry.selectors`) write their SQL once with `Columns` and build ordinary model instances
-from the rows, so everything downstream (permissions, renderers) sees the same objects the ORM would give.
-
-    owner = Columns(User, "u", ["id", "username"])
-    sql = f"SELECT {owner.sql} FROM auth_user u WHERE u.id = %s"
-    user = owner.instance(row, 0)          # the row's columns from offset 0, as a User
-
-Only the listed fields are loaded; the others are deferred, exactly as `.only()` would leave them.
+lookups, see `registry.selectors`) are querysets compiled by the ORM once per shape of the permission rule
+(`registry.permissions.Precompiled`); `Loaded` turns their `values_list` rows into ordinary model instances,
+so everything downstream (permissions, renderers) sees the objects the ORM would give.
 
 They run through `hot_cursor()`: PostgreSQL plans a statement with its permission subqueries in about 1 ms,
 several times what running it costs, so these few statements are prepared once per database connection and
@@ -51,47 +46,28 @@ def hot_cursor() -> Iterator:
         yield cursor
 
 
-class Columns:
-    """The columns of `fields` of `model` in a query, under the table alias `alias`."""
+class Loaded:
+    """The fields of `model` a precompiled read loads, named as `values_list` lookups through `prefix` (e.g.
+    "model__"), and the instance they make: `Model.from_db`, with the other fields deferred as `.only()` leaves
+    them.
 
-    def __init__(self, model: type[Model], alias: str, fields: list[str] | None = None):
+        owner = Loaded(User, "owner__", ["username"])
+        rows = Precompiled(lambda name: RegisteredModel.objects.filter(name=name).values_list(*owner.lookups), ...)
+        user = owner.instance(dict(zip(owner.lookups, row)))
+    """
+
+    def __init__(self, model: type[Model], prefix: str = "", fields: list[str] | tuple[str, ...] | None = None):
         opts = model._meta
-        chosen = [opts.get_field(name) for name in fields] if fields else list(opts.concrete_fields)
-        if opts.pk not in chosen:
-            chosen.insert(0, opts.pk)
-        order = {field: index for index, field in enumerate(opts.concrete_fields)}
-        chosen.sort(key=order.__getitem__)  # Model.from_db takes values in the model's field order
+        wanted = {opts.pk.name, *fields} if fields else {field.name for field in opts.concrete_fields}
+        chosen = [field for field in opts.concrete_fields if field.name in wanted]  # from_db's order
         self.model = model
-        self.fields = chosen
-        self.attnames = [field.attname for field in chosen]
-        self.width = len(chosen)
-        self._pk = chosen.index(opts.pk)
-        quote = connection.ops.quote_name
-        self.sql = ", ".join(f"{alias}.{quote(field.column)}" for field in chosen)
-        # The conversions the ORM applies to these columns: the backend's (SQLite returns datetimes as text, for
-        # one) and the field's own (JSONField's text from PostgreSQL).
-        self._converters = []
-        for index, field in enumerate(chosen):
-            column = field.get_col(alias)
-            converters = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
-            if converters:
-                self._converters.append((index, column, converters))
+        self.lookups = [f"{prefix}{field.name}" for field in chosen]
+        self._attnames = [field.attname for field in chosen]
+        self._pk = f"{prefix}{opts.pk.name}"
 
-    def instance(self, row, offset: int = 0) -> Model | None:
-        """The instance held in `row[offset:offset + width]`, or None when its primary key is NULL (an outer
-        join that found nothing)."""
-        values = list(row[offset : offset + self.width])
-        if values[self._pk] is None:
+    def instance(self, row: dict) -> Model | None:
+        """The instance from a row (a dict by lookup), or None when its primary key is NULL (an outer join that
+        found nothing)."""
+        if row[self._pk] is None:
             return None
-        for index, column, converters in self._converters:
-            for convert in converters:
-                values[index] = convert(values[index], column, connection)
-        return self.model.from_db(connection.alias, self.attnames, values)
-
-
-def prefetched(model: type[Model], objects: list):
-    """A queryset already holding `objects`, as prefetch_related leaves one in `_prefetched_objects_cache`
-    (iterating `.none()` instead would still go through the SQL compiler)."""
-    queryset = model._default_manager.all()
-    queryset._result_cache, queryset._prefetch_done = objects, True
-    return queryset
+        return self.model.from_db(connection.alias, self._attnames, [row[lookup] for lookup in self.lookups])

@@ -27,7 +27,7 @@ from registry.models import (
     Team,
 )
 from registry.permissions import Action
-from registry.rawsql import Columns, hot_cursor, prefetched
+from registry.rawsql import Loaded
 
 User = get_user_model()
 
@@ -50,11 +50,10 @@ def model_list(*, user, filters: Mapping[str, Any] | None = None) -> tuple[Query
 
 
 def model_get(*, user, name: str, action: Action = Action.VIEW, for_update: bool = False) -> RegisteredModel:
-    """One model by name. 404 if the user may not see it; 403 if they may see it but not do `action`."""
+    """One model by name, with its owner, team and authors. 404 if the user may not see it; 403 if they may see
+    it but not do `action`."""
     hot = _hot_reads()
-    condition, params = permissions.model_condition_sql(user, Action.VIEW, "m")
-    rows = _run(hot.model_by_name.format(condition=condition), [name, *params])  # names are unique
-    model = hot.model_with_people(rows[0]) if rows else None
+    model = hot.model_by_name.one(user, name)  # names are unique
     if model is None:
         raise Http404(f"No model named '{name}', or you do not have access to it.")
     permissions.require(user, action, model)
@@ -97,14 +96,17 @@ def version_get(*, user, model: RegisteredModel, version: int | str, action: Act
 
 
 # --- Registry-client reads (the MLflow-compatible API): constant queries per page ---------------------------
+# The MLflow renderers read a version's files and aliases from `listed_files` and `listed_aliases`, and a
+# model's aliases from `listed_aliases`: lists the prefetches below leave (`to_attr`), and the hot reads fill
+# from their own precompiled queries.
 
 
 def _version_detail_prefetches() -> tuple:
     # A version's aliases all belong to its model, so ordering them by name is ModelAlias's default order
     # (model, name) without the join to the model that the default needs.
     return (
-        Prefetch("artifacts", queryset=Artifact.objects.order_by("filename")),
-        Prefetch("aliases", queryset=ModelAlias.objects.order_by("name")),
+        Prefetch("artifacts", queryset=Artifact.objects.order_by("filename"), to_attr="listed_files"),
+        Prefetch("aliases", queryset=ModelAlias.objects.order_by("name"), to_attr="listed_aliases"),
     )
 
 
@@ -116,19 +118,27 @@ def version_search(*, user) -> QuerySet:
     return permissions.restrict(queryset, user, Action.VIEW)
 
 
+def _latest_versions() -> QuerySet:
+    """The newest version of each model in each stage."""
+    if connection.features.can_distinct_on_fields:  # PostgreSQL
+        return ModelVersion.objects.order_by("model_id", "stage", "-version").distinct("model_id", "stage")
+    # SQLite (`make run`): the version whose number is the highest of its model and stage
+    newest = ModelVersion.objects.filter(model_id=OuterRef("model_id"), stage=OuterRef("stage"))
+    return ModelVersion.objects.filter(version=Subquery(newest.order_by("-version").values("version")[:1])).order_by(
+        "model_id", "stage"
+    )
+
+
 def model_search(*, user) -> QuerySet:
     """Every model the user may see, with its owner, its aliases and the newest version in each stage (as
     `latest_per_stage`, with their files and aliases): six queries a page, however many models."""
-    if connection.features.can_distinct_on_fields:  # PostgreSQL
-        latest = ModelVersion.objects.order_by("model_id", "stage", "-version").distinct("model_id", "stage")
-    else:  # SQLite (`make run`): the version whose number is the highest of its model and stage
-        newest = ModelVersion.objects.filter(model_id=OuterRef("model_id"), stage=OuterRef("stage"))
-        latest = ModelVersion.objects.filter(
-            version=Subquery(newest.order_by("-version").values("version")[:1])
-        ).order_by("model_id", "stage")
-    latest = latest.select_related("created_by").prefetch_related(*_version_detail_prefetches())
+    latest = _latest_versions().select_related("created_by").prefetch_related(*_version_detail_prefetches())
     queryset = RegisteredModel.objects.select_related("owner").prefetch_related(
-        Prefetch("aliases", queryset=ModelAlias.objects.select_related("version").order_by("name")),
+        Prefetch(
+            "aliases",
+            queryset=ModelAlias.objects.select_related("version").order_by("name"),
+            to_attr="listed_aliases",
+        ),
         Prefetch("versions", queryset=latest, to_attr="latest_per_stage"),
     )
     return permissions.restrict(queryset, user, Action.VIEW)
@@ -152,96 +162,97 @@ RENDERED_VERSION_FIELDS = (
 )
 
 
-# The two reads a deployment system repeats (resolve an alias, get a model) are hand-written SQL with the
-# permission condition from `permissions.model_condition_sql`: compiling their querysets cost several times
-# what PostgreSQL spends running them. They return the same instances, with the same related objects and
-# prefetch caches, as `version_search` and `model_search` rows (tests/registry/test_hot_reads.py compares them).
+class _Read:
+    """A precompiled read: instances of `main`, each with its related objects (as select_related sets them)
+    from `related`, {field name: Loaded}, from the queryset `build(*values)` returns. `action` restricts it
+    to the models the user may act on (None: the caller has checked already)."""
+
+    def __init__(
+        self, build, main: Loaded, related: dict[str, Loaded] | None = None, *, values=(str,), action=Action.VIEW
+    ):
+        self.main, self.related = main, related or {}
+        self.lookups = [*main.lookups, *(lookup for loaded in self.related.values() for lookup in loaded.lookups)]
+        self.precompiled = permissions.Precompiled(
+            lambda *args: build(*args).values_list(*self.lookups), action=action, values=values
+        )
+
+    def all(self, user, *values) -> list:
+        found = []
+        for values_row in self.precompiled.rows(user, *values):
+            row = dict(zip(self.lookups, values_row, strict=True))
+            instance = self.main.instance(row)
+            for name, loaded in self.related.items():
+                setattr(instance, name, loaded.instance(row))
+            found.append(instance)
+        return found
+
+    def one(self, user, *values):
+        """The one instance found for `user` and `values`, or None."""
+        found = self.all(user, *values)
+        return found[0] if found else None
+
+
+# The reads a deployment system repeats (resolve an alias, get a model) and every write's model lookup are
+# querysets restricted by `permissions.restrict`, compiled by the ORM once per shape of the permission rule
+# (`permissions.Precompiled`): compiling them on every request cost several times what PostgreSQL spends
+# running them, and so would prefetching. They give the instances and lists `version_search` and
+# `model_search` give (tests/registry/test_hot_reads.py compares the JSON).
 class _HotReads:
     def __init__(self):
-        q = connection.ops.quote_name
-        # Only the fields the MLflow renderers read are loaded for versions, their authors and files (psycopg
-        # spends time per column); any other field is deferred and loads on access, as with `.only()`.
-        self.version = Columns(ModelVersion, "v", list(RENDERED_VERSION_FIELDS))
-        self.model = Columns(
-            RegisteredModel, "m", [f.name for f in RegisteredModel._meta.concrete_fields if f.name != "search_vector"]
+        # Only the fields the MLflow renderers read are loaded for versions, their authors and files; any other
+        # field is deferred and loads on access, as with `.only()`.
+        version = Loaded(ModelVersion, "", RENDERED_VERSION_FIELDS)
+        author = {"created_by": Loaded(User, "created_by__", [User.USERNAME_FIELD])}
+        alias_model = Loaded(RegisteredModel, "model__", ["name", "visibility", "owner", "team"])
+        self.by_alias = _Read(
+            lambda name, alias: ModelVersion.objects.filter(model__name=name, aliases__name=alias).order_by(),
+            version,
+            {"model": alias_model, **author},
+            values=(str, str),
         )
-        self.alias_model = Columns(RegisteredModel, "m", ["name", "visibility", "owner", "team"])
-        self.user = Columns(User, "u", [User.USERNAME_FIELD])
-        self.artifact = Columns(Artifact, "f", ["version", "filename", "size", "sha256", "status", "findings"])
-        t = {
-            name: q(m._meta.db_table)
-            for name, m in (
-                ("v", ModelVersion),
-                ("m", RegisteredModel),
-                ("u", User),
-                ("f", Artifact),
-                ("a", ModelAlias),
-            )
-        }
-        self.alias_names = f"ARRAY(SELECT an.name FROM {t['a']} an WHERE an.version_id = v.id ORDER BY an.name)"
-        self.by_alias = (
-            f"SELECT {self.version.sql}, {self.alias_model.sql}, {self.user.sql}, {self.alias_names},"
-            f" {self.artifact.sql}"
-            f" FROM {t['a']} a JOIN {t['v']} v ON v.id = a.version_id JOIN {t['m']} m ON m.id = v.model_id"
-            f" LEFT JOIN {t['u']} u ON u.id = v.created_by_id LEFT JOIN {t['f']} f ON f.version_id = v.id"
-            " WHERE m.name = %s AND a.name = %s AND ({condition}) ORDER BY f.filename"
+        files = Loaded(Artifact, "", ["version", "filename", "size", "sha256", "status", "findings"])
+        self.files_of_version = _Read(
+            lambda version_id: Artifact.objects.filter(version=version_id).order_by("filename"),
+            files,
+            values=(int,),
+            action=None,
         )
-        # model_get: the model with select_related("owner", "team", "created_by", "updated_by").
-        self.people = [("owner", Columns(User, "o")), ("team", Columns(Team, "t")), ("created_by", Columns(User, "c"))]
-        self.people.append(("updated_by", Columns(User, "b")))
-        self.model_by_name = (
-            f"SELECT {self.model.sql}, {', '.join(columns.sql for _, columns in self.people)} FROM {t['m']} m"
-            f" JOIN {t['u']} o ON o.id = m.owner_id LEFT JOIN {q(Team._meta.db_table)} t ON t.id = m.team_id"
-            f" LEFT JOIN {t['u']} c ON c.id = m.created_by_id LEFT JOIN {t['u']} b ON b.id = m.updated_by_id"
-            " WHERE m.name = %s AND ({condition})"
+        alias = Loaded(ModelAlias, "", ["model", "name", "version"])
+        self.aliases_of_version = _Read(
+            lambda version_id: ModelAlias.objects.filter(version=version_id).order_by("name"),
+            alias,
+            values=(int,),
+            action=None,
         )
-        self.model_row = (
-            f"SELECT {self.model.sql}, {self.user.sql},"
-            f" ARRAY(SELECT ma.name FROM {t['a']} ma WHERE ma.model_id = m.id ORDER BY ma.name),"
-            f" ARRAY(SELECT mv.id FROM {t['a']} ma JOIN {t['v']} mv ON mv.id = ma.version_id"
-            "        WHERE ma.model_id = m.id ORDER BY ma.name),"
-            f" ARRAY(SELECT mv.version FROM {t['a']} ma JOIN {t['v']} mv ON mv.id = ma.version_id"
-            "        WHERE ma.model_id = m.id ORDER BY ma.name)"
-            f" FROM {t['m']} m JOIN {t['u']} u ON u.id = m.owner_id WHERE m.name = %s AND ({{condition}})"
+        model = Loaded(
+            RegisteredModel, "", [f.name for f in RegisteredModel._meta.concrete_fields if f.name != "search_vector"]
         )
-        # The newest version in each stage (model_search's `latest_per_stage`), with authors, files and aliases.
-        self.latest = (
-            f"SELECT {self.version.sql}, {self.user.sql}, {self.alias_names}, {self.artifact.sql}"
-            f" FROM (SELECT DISTINCT ON (stage) * FROM {t['v']} WHERE model_id = %s ORDER BY stage, version DESC) v"
-            f" LEFT JOIN {t['u']} u ON u.id = v.created_by_id LEFT JOIN {t['f']} f ON f.version_id = v.id"
-            " ORDER BY v.version, f.filename"
+        # model_get: the model with its owner, team and authors (select_related's).
+        people = {name: Loaded(User, f"{name}__") for name in ("owner", "created_by", "updated_by")}
+        people["team"] = Loaded(Team, "team__")
+        self.model_by_name = _Read(lambda name: RegisteredModel.objects.filter(name=name).order_by(), model, people)
+        # model_detail: the model with its owner, its aliases (with their version numbers) and its newest
+        # version per stage with their authors and files, as a `model_search` row.
+        owner = {"owner": Loaded(User, "owner__", [User.USERNAME_FIELD])}
+        self.model_row = _Read(lambda name: RegisteredModel.objects.filter(name=name).order_by(), model, owner)
+        self.aliases_of_model = _Read(
+            lambda model_id: ModelAlias.objects.filter(model=model_id).order_by("name"),
+            alias,
+            {"version": Loaded(ModelVersion, "version__", ["version"])},
+            values=(int,),
+            action=None,
         )
-
-    def model_with_people(self, row) -> RegisteredModel:
-        model = self.model.instance(row)
-        at = self.model.width
-        for name, columns in self.people:
-            model._state.fields_cache[name] = columns.instance(row, at)
-            at += columns.width
-        return model
-
-    def versions(self, rows, offset: int) -> list[ModelVersion]:
-        """Versions from rows of `version columns, [extra], author columns, alias names, artifact columns`
-        (one row per file, in version order), with `offset` the width of the extra columns after the version."""
-        found: dict[int, ModelVersion] = {}
-        files: dict[int, list[Artifact]] = {}
-        author_at = self.version.width + offset
-        names_at = author_at + self.user.width
-        for row in rows:
-            version_id = row[0]
-            if version_id not in found:
-                version = found[version_id] = self.version.instance(row)
-                version._state.fields_cache["created_by"] = self.user.instance(row, author_at)
-                aliases = [ModelAlias(name=name, model_id=version.model_id, version=version) for name in row[names_at]]
-                files[version_id] = []
-                version._prefetched_objects_cache = {"aliases": prefetched(ModelAlias, aliases)}
-            artifact = self.artifact.instance(row, names_at + 1)
-            if artifact is not None:
-                artifact._state.fields_cache["version"] = found[version_id]
-                files[version_id].append(artifact)
-        for version_id, version in found.items():
-            version._prefetched_objects_cache["artifacts"] = prefetched(Artifact, files[version_id])
-        return list(found.values())
+        self.latest_of_model = _Read(
+            lambda model_id: _latest_versions().filter(model=model_id), version, author, values=(int,), action=None
+        )
+        self.files_of_latest = _Read(
+            lambda model_id: Artifact.objects.filter(
+                version__in=Subquery(_latest_versions().filter(model=model_id).values("pk"))
+            ).order_by("filename"),
+            files,
+            values=(int,),
+            action=None,
+        )
 
 
 _hot: _HotReads | None = None
@@ -254,62 +265,33 @@ def _hot_reads() -> _HotReads:
     return _hot
 
 
-def _first(queryset: QuerySet, missing: str):
-    found = queryset.order_by().first()
-    if found is None:
-        raise Http404(missing)
-    return found
-
-
-def _run(sql: str, params: list) -> list[tuple]:
-    with hot_cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchall()
-
-
 def model_detail(*, user, name: str) -> RegisteredModel:
     """One model by name as a `model_search` row: its owner, aliases and newest version per stage (404 if the
-    user may not see it). Two queries."""
-    if connection.vendor != "postgresql":  # the SQL below uses ARRAY(); `make run`'s SQLite takes the ORM
-        return _first(
-            model_search(user=user).filter(name=name), f"No model named '{name}', or you do not have access to it."
-        )
+    user may not see it). Four queries, compiled once."""
     hot = _hot_reads()
-    condition, params = permissions.model_condition_sql(user, Action.VIEW, "m")
-    rows = _run(hot.model_row.format(condition=condition), [name, *params])  # names are unique
-    if not rows:
+    model = hot.model_row.one(user, name)  # names are unique
+    if model is None:
         raise Http404(f"No model named '{name}', or you do not have access to it.")
-    row = rows[0]
-    model = hot.model.instance(row)
-    at = hot.model.width
-    model._state.fields_cache["owner"] = hot.user.instance(row, at)
-    names, version_ids, numbers = row[at + hot.user.width :]
-    aliases = [
-        ModelAlias(name=alias, model=model, version=ModelVersion(id=version_id, model_id=model.pk, version=number))
-        for alias, version_id, number in zip(names, version_ids, numbers, strict=True)
-    ]
-    model._prefetched_objects_cache = {"aliases": prefetched(ModelAlias, aliases)}
-    model.latest_per_stage = hot.versions(_run(hot.latest, [model.pk]), 0)
+    model.listed_aliases = hot.aliases_of_model.all(user, model.pk)
+    model.latest_per_stage = hot.latest_of_model.all(user, model.pk)
+    files = hot.files_of_latest.all(user, model.pk)
     for version in model.latest_per_stage:
-        version._state.fields_cache["model"] = model
+        version.model = model
+        version.listed_files = [file for file in files if file.version_id == version.pk]
+        version.listed_aliases = [alias for alias in model.listed_aliases if alias.version_id == version.pk]
     return model
 
 
 def version_by_alias(*, user, model_name: str, alias: str) -> ModelVersion:
     """The version alias `alias` of model `model_name` points at, with its model, author, files and alias
-    names, in one query (the CD hot path). 404 if the model is not visible or has no such alias."""
-    if connection.vendor != "postgresql":
-        return _first(
-            version_search(user=user).filter(model__name=model_name, aliases__name=alias),
-            f"No model named '{model_name}' with an alias '{alias}', or you do not have access to it.",
-        )
+    names, as a `version_search` row (the CD hot path): three queries, compiled once. 404 if the model is not
+    visible or has no such alias."""
     hot = _hot_reads()
-    condition, params = permissions.model_condition_sql(user, Action.VIEW, "m")
-    rows = _run(hot.by_alias.format(condition=condition), [model_name, alias, *params])
-    if not rows:
+    version = hot.by_alias.one(user, model_name, alias)  # one alias of that name per model
+    if version is None:
         raise Http404(f"No model named '{model_name}' with an alias '{alias}', or you do not have access to it.")
-    version = hot.versions(rows, hot.alias_model.width)[0]
-    version._state.fields_cache["model"] = hot.alias_model.instance(rows[0], hot.version.width)
+    version.listed_files = hot.files_of_version.all(user, version.pk)
+    version.listed_aliases = hot.aliases_of_version.all(user, version.pk)
     return version
 
 

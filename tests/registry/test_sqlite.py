@@ -1,4 +1,4 @@
-"""`make run` serves from SQLite: the hand-written hot paths (token lookup, alias and model reads, version
+"""`make run` serves from SQLite: the precompiled hot paths (token lookup, alias and model reads, version
 registration) must work there too, with the ORM's conversions (SQLite returns datetimes as text)."""
 
 import json

@@ -51,8 +51,8 @@ def registration_status(version: ModelVersion, artifacts: list) -> tuple[str, st
 
 
 def model_version(version: ModelVersion) -> dict[str, Any]:
-    """Needs `version_search`'s prefetches (files and aliases) to stay query-free."""
-    artifacts = list(version.artifacts.all())
+    """Reads `listed_files` and `listed_aliases`, as `version_search`'s prefetches leave them."""
+    artifacts = version.listed_files
     status, message = registration_status(version, artifacts)
     body = {
         "name": version.model.name,
@@ -67,7 +67,7 @@ def model_version(version: ModelVersion) -> dict[str, Any]:
         "run_link": version.run_link,
         "status": status,
         "tags": tag_list(version.tags),
-        "aliases": sorted(alias.name for alias in version.aliases.all()),
+        "aliases": sorted(alias.name for alias in version.listed_aliases),
         # Arbiter's own fields (MLflow clients ignore unknown fields).
         "arbiter_stage": version.stage,
         "artifacts": [
@@ -80,7 +80,8 @@ def model_version(version: ModelVersion) -> dict[str, Any]:
 
 
 def registered_model(model: RegisteredModel) -> dict[str, Any]:
-    """Needs `model_search`'s prefetches (aliases, newest version per stage) to stay query-free."""
+    """Reads `listed_aliases` and `latest_per_stage` (newest version per stage), as `model_search`'s prefetches
+    leave them."""
     latest = sorted(getattr(model, "latest_per_stage", []), key=lambda v: v.version)
     return {
         "name": model.name,
@@ -90,7 +91,7 @@ def registered_model(model: RegisteredModel) -> dict[str, Any]:
         "description": model.description,
         "latest_versions": [model_version(version) for version in latest],
         "tags": tag_list(model.tags),
-        "aliases": [{"alias": alias.name, "version": str(alias.version.version)} for alias in model.aliases.all()],
+        "aliases": [{"alias": alias.name, "version": str(alias.version.version)} for alias in model.listed_aliases],
         "risk_tier": model.risk_tier,
         "visibility": model.visibility,
         "production_version": str(model.production_version) if model.production_version else None,

@@ -29,9 +29,8 @@ from registry.authentication import BearerTokenAuthentication
 from registry.choices import Stage
 from registry.downloads import artifact_response
 from registry.exceptions import DomainError
-from registry.models import Artifact, ModelAlias, ModelVersion, RegisteredModel
+from registry.models import ModelVersion, RegisteredModel
 from registry.permissions import Action
-from registry.rawsql import prefetched
 
 MAX_MODEL_RESULTS = 1000
 MAX_VERSION_RESULTS = 10000  # the client's default page for search_model_versions
@@ -199,10 +198,9 @@ class RegisteredModelCreate(MlflowView):
             description=params.text("description"),
             tags=params.tags(),
         )
-        # A model just created has no versions and no aliases, and its owner (the actor) may see it: render it
-        # as `model_search` would return it without reading it back (three queries fewer).
-        model.latest_per_stage = []
-        model._prefetched_objects_cache = {"aliases": prefetched(ModelAlias, [])}
+        # A model just created has no versions and no aliases, and its owner (the actor) may see it: render it as
+        # `model_search` would return it without reading it back.
+        model.latest_per_stage, model.listed_aliases = [], []
         return Response({"registered_model": render.registered_model(model)})
 
 
@@ -342,12 +340,9 @@ class ModelVersionCreate(MlflowView):
             description=params.text("description"),
             tags=params.tags(),
         )
-        # A version just registered has no files and no aliases: render it as `version_search` would return
-        # it without reading it back (three queries fewer).
-        version._prefetched_objects_cache = {
-            "artifacts": prefetched(Artifact, []),
-            "aliases": prefetched(ModelAlias, []),
-        }
+        # A version just registered has no files and no aliases: render it as `version_search` would return it
+        # without reading it back.
+        version.listed_files, version.listed_aliases = [], []
         return Response({"model_version": render.model_version(version)})
 
 
