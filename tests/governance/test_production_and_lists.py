@@ -30,11 +30,15 @@ def _approve(version, reviewers, risk_officer, committees, stage=Stage.PRODUCTIO
 @pytest.fixture
 def live(owner, model, reviewers, risk_officer, committees):
     """credit-scoring v1 in production (alias `champion` on it), v2 registered since, still in development."""
-    v1 = make_version(owner, model, files=True, training_data=["s3://lake/credit/1"], metrics=[{"name": "auc", "value": 0.81}])
+    v1 = make_version(
+        owner, model, files=True, training_data=["s3://lake/credit/1"], metrics=[{"name": "auc", "value": 0.81}]
+    )
     _approve(v1, reviewers, risk_officer, committees)
     services.version_transition(actor=owner, version=v1, stage=Stage.PRODUCTION, through_staging=True)
     services.alias_set(actor=owner, model=model, name="champion", version=v1)
-    v2 = make_version(owner, model, files=True, training_data=["s3://lake/credit/2"], metrics=[{"name": "auc", "value": 0.84}])
+    v2 = make_version(
+        owner, model, files=True, training_data=["s3://lake/credit/2"], metrics=[{"name": "auc", "value": 0.84}]
+    )
     return v1, v2
 
 
