@@ -169,6 +169,7 @@ OIDC_PROVIDER_NAME = env("OIDC_PROVIDER_NAME", default="your organisation")
 OIDC_GROUP_MAP = env.json("OIDC_GROUP_MAP", default={})
 OIDC_REQUIRE_MAPPED_GROUP = env.bool("OIDC_REQUIRE_MAPPED_GROUP", default=False)
 OIDC_USE_PKCE = True
+OIDC_TOKEN_USE_BASIC_AUTH = True  # client_secret_basic, every provider's default
 OIDC_STORE_ID_TOKEN = True  # the hint for the provider's sign-out (RP-initiated logout)
 OIDC_TIMEOUT = 10
 OIDC_AUTHENTICATION_CALLBACK_URL = "sso:oidc-callback"
