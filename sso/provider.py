@@ -86,10 +86,14 @@ class OidcBackend(OIDCAuthenticationBackend):
         # of every session: read the provider's settings only when a provider sign-in actually arrives.
         self.UserModel = get_user_model()
 
+    def configure(self) -> None:
+        """Read the client's settings and the provider's endpoints (discovery)."""
+        super().__init__()
+
     def authenticate(self, request, **kwargs):
         if not enabled() or request is None or "code" not in request.GET:
             return None
-        super().__init__()
+        self.configure()
         return super().authenticate(request, **kwargs)
 
     def _verify_jws(self, payload, key):

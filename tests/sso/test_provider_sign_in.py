@@ -41,7 +41,9 @@ def mapping(administrator, team_alpha):
 
 
 def _roles(user) -> set[str]:
-    return set(User.objects.get(pk=user.pk).groups.filter(name__in=permissions.ROLE_NAMES).values_list("name", flat=True))
+    return set(
+        User.objects.get(pk=user.pk).groups.filter(name__in=permissions.ROLE_NAMES).values_list("name", flat=True)
+    )
 
 
 def test_first_sign_in_creates_the_account_with_the_mapped_role_and_team(sso, mapping, client):
@@ -104,12 +106,12 @@ def test_losing_the_reviewer_group_ends_eligibility_on_open_requests(sso, mappin
         actor=owner, version=staged, target_stage=Stage.PRODUCTION, justification="Ready."
     )
     mrc = mapping["committee"]
-    before = dict((c.slug, t.eligible) for c, t in gov.request_tallies(request))["model-review-committee"]
+    before = {c.slug: t.eligible for c, t in gov.request_tallies(request)}["model-review-committee"]
 
     sso.set_users({"carol-0003": {"preferred_username": "carol", "groups": []}})
     client.logout()
     provider_sign_in(client, "carol-0003")
-    after = dict((c.slug, t.eligible) for c, t in gov.request_tallies(request))["model-review-committee"]
+    after = {c.slug: t.eligible for c, t in gov.request_tallies(request)}["model-review-committee"]
     assert after == before - 1
     carol = User.objects.get(pk=carol.pk)
     with pytest.raises(PermissionDenied, match="not a member of Model Review Committee"):
