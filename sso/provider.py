@@ -146,7 +146,11 @@ class AuthenticateView(OIDCAuthenticationRequestView):
     def get(self, request):
         if not enabled():
             raise Http404("Single sign-on is not configured.")
-        self.OIDC_OP_AUTH_ENDPOINT = self.get_settings("OIDC_OP_AUTHORIZATION_ENDPOINT")
+        try:
+            self.OIDC_OP_AUTH_ENDPOINT = self.get_settings("OIDC_OP_AUTHORIZATION_ENDPOINT")
+        except ImproperlyConfigured as exc:
+            log.error("OIDC sign-in unavailable: %s", exc)
+            return _unreachable(request)
         self.OIDC_RP_CLIENT_ID = settings.OIDC_RP_CLIENT_ID
         return super().get(request)
 
@@ -168,6 +172,9 @@ class CallbackView(OIDCAuthenticationCallbackView):
             return super().get(request)
         except services.SignInRefused as refusal:
             return _refused(request, refusal.message, status=403)
+        except (ImproperlyConfigured, requests.RequestException) as exc:
+            log.error("OIDC sign-in failed talking to the provider: %s", exc)
+            return _unreachable(request)
         except SuspiciousOperation as exc:
             log.warning("OIDC sign-in refused: %s", exc)
             return _refused(
@@ -186,6 +193,11 @@ class CallbackView(OIDCAuthenticationCallbackView):
 def _refused(request, message: str, status: int):
     context = {"message": message, "provider": settings.OIDC_PROVIDER_NAME}
     return render(request, "sso/refused.html", context, status=status)
+
+
+def _unreachable(request):
+    message = f"Arbiter could not complete the sign-in with {settings.OIDC_PROVIDER_NAME}. Try again in a minute."
+    return _refused(request, message, status=503)
 
 
 def provider_logout_url(request, id_token: str | None) -> str | None:

@@ -14,6 +14,7 @@ from governance.models import AuditEvent, Committee
 from registry import permissions, services
 from registry.choices import Stage
 from registry.permissions import Role
+from sso import provider
 from sso import services as sso_services
 from sso.models import Identity
 from tests.conftest import bearer
@@ -190,3 +191,12 @@ def test_without_a_provider_the_sign_in_flow_is_not_there(client, settings):
     assert client.get("/sso/oidc/authenticate/").status_code == 404
     page = client.get("/accounts/login/").content.decode()
     assert "Sign in with" not in page and 'name="password"' in page
+
+
+def test_an_unreachable_provider_gets_a_page_not_an_error(client, settings):
+    settings.OIDC_ISSUER = "http://127.0.0.1:9"  # the discard port: nothing answers
+    settings.OIDC_RP_CLIENT_ID = "arbiter"
+    provider._discovery_cache.clear()
+    response = client.get("/sso/oidc/authenticate/")
+    assert response.status_code == 503
+    assert b"could not complete the sign-in with" in response.content
