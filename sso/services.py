@@ -84,6 +84,8 @@ def _sign_in(issuer: str, subject: str, claims: Mapping[str, Any]) -> tuple[Any,
     )
     if identity is None and settings.OIDC_REQUIRE_MAPPED_GROUP and not GroupMapping.objects.filter(group__in=groups):
         raise SignInRefused(NO_MAPPED_GROUP.format(provider=settings.OIDC_PROVIDER_NAME), code="no_mapped_group")
+    if identity is not None and not identity.user.is_active and not identity.deactivated_by_mapping:
+        raise SignInRefused("Your Arbiter account is disabled. Ask an administrator.", code="user_inactive")
     user = identity.user if identity is not None else _first_sign_in(issuer, subject, claims)
     mapped = _apply_group_mapping(user, groups)
     if mapped and not user.is_active and identity is not None and identity.deactivated_by_mapping:
@@ -136,7 +138,7 @@ def _first_sign_in(issuer: str, subject: str, claims: Mapping[str, Any]):
     user = User(username=username)
     user.set_unusable_password()
     user.save()
-    Identity.objects.create(user=user, issuer=issuer, subject=subject)
+    Identity.objects.create(user=user, issuer=issuer, subject=subject, last_sign_in_at=timezone.now())
     audit_record(
         actor=None,
         action="user.created",
@@ -163,13 +165,15 @@ def _update_profile(user, claims: Mapping[str, Any]) -> None:
 def _apply_group_mapping(user, groups: list[str]) -> bool:
     """Grant what the groups map to and take away what they no longer grant; True if any group is mapped.
 
-    Every role is the mapping's to decide (a person whose groups grant none is a Viewer); among teams and
-    committees, only those some mapping names, so administrators still manage the others by hand."""
+    Every role is the mapping's to decide; among teams and committees, only those some mapping names, so
+    administrators still manage the others by hand."""
     rows = list(GroupMapping.objects.select_related("team__group", "committee__group"))
     matched = [row for row in rows if row.group in groups]
     note = _claim_note(groups)
 
-    wanted_roles = {row.role for row in matched if row.role} or {Role.VIEWER.value}
+    # No mapped role: a Viewer, or nothing at all when unmapped people are refused (and deactivated).
+    fallback = set() if settings.OIDC_REQUIRE_MAPPED_GROUP else {Role.VIEWER.value}
+    wanted_roles = {row.role for row in matched if row.role} or fallback
     current_roles = set(user.groups.filter(name__in=ROLE_NAMES).values_list("name", flat=True))
     for role in sorted(wanted_roles - current_roles):
         user.groups.add(Group.objects.get(name=role))

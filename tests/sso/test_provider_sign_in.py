@@ -200,3 +200,13 @@ def test_an_unreachable_provider_gets_a_page_not_an_error(client, settings):
     response = client.get("/sso/oidc/authenticate/")
     assert response.status_code == 503
     assert b"could not complete the sign-in with" in response.content
+
+
+def test_an_account_an_administrator_disabled_stays_disabled(sso, mapping, client):
+    sso.set_users({"hal-0008": {"preferred_username": "hal", "groups": ["arbiter-owners"]}})
+    provider_sign_in(client, "hal-0008")
+    User.objects.filter(username="hal").update(is_active=False)
+    client.logout()
+    refused = provider_sign_in(client, "hal-0008")
+    assert refused.status_code == 403 and b"Your Arbiter account is disabled" in refused.content
+    assert not User.objects.get(username="hal").is_active
