@@ -35,7 +35,5 @@ ROWS = [
         data={"form": "mapping", "mapping-group": "matrix-reviewers", "mapping-role": "Reviewer"},
     ),
     Endpoint("sso:mapping-delete", "post", action=_admin_only, ok=302, model_scoped=False, url_kwargs=_mapping),
-    Endpoint(
-        "sso:break-glass-revoke", "post", action=_admin_only, ok=302, model_scoped=False, url_kwargs=_break_glass
-    ),
+    Endpoint("sso:break-glass-revoke", "post", action=_admin_only, ok=302, model_scoped=False, url_kwargs=_break_glass),
 ]
