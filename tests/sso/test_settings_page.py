@@ -78,3 +78,18 @@ def test_the_group_map_setting_loads_once(administrator, team_alpha, settings):
     settings.OIDC_GROUP_MAP = {"ml-beta": {"teams": ["beta"]}}
     with pytest.raises(CommandError, match="no team with slug beta"):
         call_command("sso_group_map")
+
+
+def test_the_django_admin_adds_and_removes_mappings_through_the_services(administrator, client):
+    client.force_login(administrator)
+    added = client.post(
+        "/admin/sso/groupmapping/add/", {"group": "arbiter-audit", "role": "Auditor", "team": "", "committee": ""}
+    )
+    assert added.status_code == 302
+    mapping = GroupMapping.objects.get()
+    client.post(f"/admin/sso/groupmapping/{mapping.pk}/delete/", {"post": "yes"})
+    assert not GroupMapping.objects.exists()
+    assert [e.action for e in AuditEvent.objects.filter(action__startswith="sso.").order_by("seq")] == [
+        "sso.mapping_created",
+        "sso.mapping_deleted",
+    ]
