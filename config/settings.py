@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "csp",
     "registry",
     "governance",
+    "sso",
 ]
 
 MIDDLEWARE = [
@@ -131,7 +132,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Authentication and permissions ----------------------------------------------------------------
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    "sso.backends.PasswordBackend",
+    "sso.provider.OidcBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
@@ -155,6 +157,29 @@ AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_RESET_ON_SUCCESS = True
 AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
 AXES_VERBOSE = False
+
+# Single sign-on with an OpenID Connect provider (docs/sso.md): off unless OIDC_ISSUER is set. The provider's
+# endpoints come from its discovery document; the ID token's signature (JWKS), issuer, audience, expiry and
+# nonce are checked, and the flow uses PKCE and state.
+OIDC_ISSUER = env("OIDC_ISSUER", default="").rstrip("/")
+OIDC_RP_CLIENT_ID = env("OIDC_CLIENT_ID", default="")
+OIDC_RP_CLIENT_SECRET = env("OIDC_CLIENT_SECRET", default="")
+OIDC_RP_SCOPES = env("OIDC_SCOPES", default="openid email profile")
+OIDC_RP_SIGN_ALGO = env("OIDC_SIGN_ALGO", default="RS256")
+OIDC_GROUPS_CLAIM = env("OIDC_GROUPS_CLAIM", default="groups")
+OIDC_USERNAME_CLAIM = env("OIDC_USERNAME_CLAIM", default="preferred_username")
+OIDC_PROVIDER_NAME = env("OIDC_PROVIDER_NAME", default="your organisation")
+# JSON, {"provider group": {"roles": [...], "teams": [team slugs], "committees": [committee slugs]}}, loaded
+# by `manage.py sso_group_map` into the mapping administrators manage on the Sign-in page.
+OIDC_GROUP_MAP = env.json("OIDC_GROUP_MAP", default={})
+OIDC_REQUIRE_MAPPED_GROUP = env.bool("OIDC_REQUIRE_MAPPED_GROUP", default=False)
+OIDC_USE_PKCE = True
+OIDC_TOKEN_USE_BASIC_AUTH = True  # client_secret_basic, every provider's default
+OIDC_STORE_ID_TOKEN = True  # the hint for the provider's sign-out (RP-initiated logout)
+OIDC_TIMEOUT = 10
+OIDC_AUTHENTICATION_CALLBACK_URL = "sso:oidc-callback"
+# Local passwords: with 0 only break-glass administrators (flagged on the Sign-in page) may use one.
+PASSWORD_LOGIN = env.bool("PASSWORD_LOGIN", default=True)
 
 # API tokens
 API_TOKEN_DEFAULT_DAYS = env.int("API_TOKEN_DEFAULT_DAYS", default=90)
@@ -399,7 +424,8 @@ CONTENT_SECURITY_POLICY = {
         "connect-src": [SELF],
         "object-src": [NONE],
         "base-uri": [SELF],
-        "form-action": [SELF],
+        # Signing out also ends the provider's session: the sign-out form's redirect goes there.
+        "form-action": [SELF, *([urlparse(OIDC_ISSUER)._replace(path="").geturl()] if OIDC_ISSUER else [])],
         "frame-ancestors": [NONE],
     },
 }

@@ -1,20 +1,16 @@
 from django.contrib import admin
-from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from registry.api.mlflow import urls as mlflow_urls
-from registry.forms import SignInForm
+from sso.views import SignInView, SignOutView
 
 urlpatterns = [
     path("", include("registry.urls")),
     path("governance/", include("governance.urls")),
-    path(
-        "accounts/login/",
-        auth_views.LoginView.as_view(redirect_authenticated_user=True, authentication_form=SignInForm),
-        name="login",
-    ),
-    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/login/", SignInView.as_view(), name="login"),
+    path("accounts/logout/", SignOutView.as_view(), name="logout"),
+    path("sso/", include("sso.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include("registry.api.urls")),
     path("api/v1/", include("governance.api.urls")),

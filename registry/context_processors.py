@@ -38,6 +38,7 @@ def navigation(request):
         items.append(
             {"label": "Service accounts", "url": reverse("registry:service-accounts"), "section": "service-accounts"}
         )
+        items.append({"label": "Sign-in", "url": reverse("sso:settings"), "section": "sso"})
     section = "audit" if url_name == "audit-log" else ("catalog" if namespace == "registry" else namespace)
     if url_name.startswith(("team", "service-account")):
         section = "teams" if url_name.startswith("team") else "service-accounts"

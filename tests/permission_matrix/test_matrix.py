@@ -35,9 +35,10 @@ ENDPOINTS: list[Endpoint] = [
 ]
 
 # Not ours to guard, or guarded by their own framework: Django admin (staff + our admin classes), login,
-# logout, and the schema/docs (login required by the middleware, no data).
+# logout, the identity provider's sign-in flow (tests/sso), and the schema/docs (login required by the
+# middleware, no data).
 EXEMPT_PREFIXES = ("admin:",)
-EXEMPT_NAMES = {"login", "logout", "schema", "api-docs"}
+EXEMPT_NAMES = {"login", "logout", "sso:oidc-authenticate", "sso:oidc-callback", "schema", "api-docs"}
 
 
 def _url_names(resolver: URLResolver | None = None, prefix: str = "") -> set[str]:
