@@ -69,7 +69,7 @@ INSTALLED_APPS = [
     "csp",
     "registry",
     "governance",
-    "sso",
+    "governance.sso",
 ]
 
 MIDDLEWARE = [
@@ -132,8 +132,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Authentication and permissions ----------------------------------------------------------------
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "sso.backends.PasswordBackend",
-    "sso.provider.OidcBackend",
+    "governance.sso.backends.PasswordBackend",
+    "governance.sso.provider.OidcBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [

@@ -2,15 +2,15 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from governance.sso.views import SignInView, SignOutView
 from registry.api.mlflow import urls as mlflow_urls
-from sso.views import SignInView, SignOutView
 
 urlpatterns = [
     path("", include("registry.urls")),
     path("governance/", include("governance.urls")),
     path("accounts/login/", SignInView.as_view(), name="login"),
     path("accounts/logout/", SignOutView.as_view(), name="logout"),
-    path("sso/", include("sso.urls")),
+    path("sso/", include("governance.sso.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include("registry.api.urls")),
     path("api/v1/", include("governance.api.urls")),

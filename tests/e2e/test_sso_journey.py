@@ -9,7 +9,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from playwright.sync_api import expect
 
-from sso import services
+from governance.sso import services
 from tests.sso.conftest import oidc_provider, sso  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.browser

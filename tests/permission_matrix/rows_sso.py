@@ -1,8 +1,8 @@
 """Matrix rows for the administrators' Sign-in page (single sign-on). The provider's sign-in flow itself
 (`sso:oidc-authenticate`, `sso:oidc-callback`) is exempt like the login page: tests/sso covers it."""
 
-from sso import services
-from sso.models import BreakGlassAccount
+from governance.sso import services
+from governance.sso.models import BreakGlassAccount
 from tests.factories import make_user
 from tests.permission_matrix import ADMINISTRATORS, Endpoint
 

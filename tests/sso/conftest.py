@@ -16,7 +16,7 @@ from urllib.parse import urljoin, urlparse
 import pytest
 import requests
 
-from sso import provider
+from governance.sso import provider
 from tests.conftest import IN_CI, missing_service
 from tests.governance.conftest import committees, model, reviewers, staged  # noqa: F401 (fixtures)
 

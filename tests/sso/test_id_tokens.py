@@ -14,7 +14,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from django.core.exceptions import SuspiciousOperation
 
-from sso import provider
+from governance.sso import provider
 
 CLIENT_ID = "arbiter"
 

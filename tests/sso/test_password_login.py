@@ -4,7 +4,7 @@ break-glass administrator accounts (on our page and the admin's), and each break
 import pytest
 
 from governance.models import AuditEvent
-from sso import services
+from governance.sso import services
 from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.django_db

@@ -11,12 +11,12 @@ from rest_framework.test import APIClient
 
 from governance import services as gov
 from governance.models import AuditEvent, Committee
+from governance.sso import provider
+from governance.sso import services as sso_services
+from governance.sso.models import Identity
 from registry import permissions, services
 from registry.choices import Stage
 from registry.permissions import Role
-from sso import provider
-from sso import services as sso_services
-from sso.models import Identity
 from tests.conftest import bearer
 from tests.factories import make_user
 from tests.sso.conftest import provider_sign_in

@@ -5,7 +5,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from governance.models import AuditEvent
-from sso.models import BreakGlassAccount, GroupMapping, Identity
+from governance.sso.models import BreakGlassAccount, GroupMapping, Identity
 
 pytestmark = pytest.mark.django_db
 

@@ -11,11 +11,11 @@ from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
+from governance.sso import provider, services
+from governance.sso.forms import BreakGlassForm, GroupMappingForm, IdentityLinkForm, PasswordSignInForm
+from governance.sso.models import BreakGlassAccount, GroupMapping, Identity
 from registry import permissions
 from registry.exceptions import DomainError
-from sso import provider, services
-from sso.forms import BreakGlassForm, GroupMappingForm, IdentityLinkForm, PasswordSignInForm
-from sso.models import BreakGlassAccount, GroupMapping, Identity
 
 
 class SignInView(auth_views.LoginView):

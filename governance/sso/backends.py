@@ -5,8 +5,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib.auth.backends import ModelBackend
 
-from sso import services
-from sso.models import BreakGlassAccount
+from governance.sso import services
+from governance.sso.models import BreakGlassAccount
 
 
 class PasswordBackend(ModelBackend):

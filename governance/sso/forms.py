@@ -7,9 +7,9 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 
 from governance.models import Committee
+from governance.sso.models import ROLE_CHOICES
 from registry.forms import BootstrapFormMixin, SignInForm
 from registry.models import Team
-from sso.models import ROLE_CHOICES
 
 User = get_user_model()
 

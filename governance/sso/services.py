@@ -16,11 +16,11 @@ from django.utils import timezone
 
 from governance.audit import audit_record
 from governance.models import Committee, CommitteeMembership
+from governance.sso.models import BreakGlassAccount, GroupMapping, Identity
 from registry import permissions
 from registry.exceptions import Conflict, InvalidInput
 from registry.models import Team
 from registry.permissions import ROLE_NAMES, Role
-from sso.models import BreakGlassAccount, GroupMapping, Identity
 
 User = get_user_model()
 NO_MAPPED_GROUP = (

@@ -3,8 +3,8 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from governance.sso import services
 from registry.exceptions import DomainError
-from sso import services
 
 
 class Command(BaseCommand):

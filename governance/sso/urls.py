@@ -1,7 +1,7 @@
 from django.contrib.auth.decorators import login_not_required
 from django.urls import path
 
-from sso import provider, views
+from governance.sso import provider, views
 
 app_name = "sso"
 

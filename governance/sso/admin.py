@@ -5,10 +5,10 @@ manages them)."""
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 
+from governance.sso import services
+from governance.sso.models import BreakGlassAccount, GroupMapping, Identity
 from registry import permissions
 from registry.exceptions import DomainError
-from sso import services
-from sso.models import BreakGlassAccount, GroupMapping, Identity
 
 
 class _AdministratorsOnly:
