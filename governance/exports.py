@@ -1,9 +1,10 @@
-"""Streaming exports of the audit trail as CSV or JSON Lines, in constant memory.
+"""Streaming exports as CSV or JSON Lines, in constant memory, and the one CSV writer Arbiter uses.
 
-Each line carries every hashed field in its canonical value form (the timestamp as `...Z` text, `target_id`
-as text, `changes` as a JSON object) plus `hash`, so an export of a contiguous range can be re-verified
-offline with docs/verify_audit_export.py. Events come in ascending sequence order, read through a
-server-side cursor.
+Audit trail: each line carries every hashed field in its canonical value form (the timestamp as `...Z`
+text, `target_id` as text, `changes` as a JSON object) plus `hash`, so a JSON Lines export of a contiguous
+range can be re-verified offline with docs/verify_audit_export.py. Events come in ascending sequence order,
+read through a server-side cursor. The CSV export is for spreadsheets: its text cells are neutralised
+against formula injection (`csv_rows`), so it is not byte-exact and does not verify offline.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable, Iterator
+from typing import Any
 
 from django.db.models import QuerySet
 
@@ -38,21 +40,43 @@ def jsonl_lines(queryset: QuerySet) -> Iterator[bytes]:
         yield canonical_bytes(record) + b"\n"
 
 
-def csv_lines(queryset: QuerySet) -> Iterator[bytes]:
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(value: Any) -> Any:
+    """A cell a spreadsheet will not run: text starting with `=`, `+`, `-`, `@`, a tab or a carriage return
+    gets a leading `'` (OWASP's advice on CSV injection). Numbers are written as they are; None is empty."""
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
+def csv_rows(header: Iterable[str], rows: Iterable[Iterable[Any]]) -> Iterator[bytes]:
+    """Every CSV Arbiter writes: a header, then one encoded line per row, each cell neutralised."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
 
-    def flush(row: Iterable) -> bytes:
-        writer.writerow(row)
+    def flush(row: Iterable[Any]) -> bytes:
+        writer.writerow([neutralise(cell) for cell in row])
         data = buffer.getvalue().encode()
         buffer.seek(0)
         buffer.truncate()
         return data
 
-    yield flush(COLUMNS)
-    for record in _records(queryset):
-        record["changes"] = canonical_bytes(record["changes"]).decode()
-        yield flush(record[name] if record[name] is not None else "" for name in COLUMNS)
+    yield flush(header)
+    for row in rows:
+        yield flush(row)
+
+
+def csv_lines(queryset: QuerySet) -> Iterator[bytes]:
+    def rows() -> Iterator[list]:
+        for record in _records(queryset):
+            record["changes"] = canonical_bytes(record["changes"]).decode()
+            yield [record[name] for name in COLUMNS]
+
+    return csv_rows(COLUMNS, rows())
 
 
 def lines(queryset: QuerySet, fmt: str) -> Iterator[bytes]:

@@ -4,7 +4,10 @@ the standalone script), sign-in events, and the History tabs."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -391,3 +394,49 @@ def test_an_archived_range_still_verifies_from_its_checkpoint(postgres, trail, a
     assert "OK" in _call("audit", "verify", "--from", str(checkpoint.seq + 1))
     _sql("UPDATE governance_auditevent SET actor_label = 'mallory' WHERE seq = %s", [checkpoint.seq + 1])
     _verify_fails_at(checkpoint.seq + 1, "hash mismatch")
+
+
+# --- Formula injection ----------------------------------------------------------------------------------------
+
+FORMULA_USERNAME = '=HYPERLINK("http://127.0.0.1:9/x","click")'
+FORMULA_AGENT = "@SUM(1+1)*cmd|' /C calc'!A0"
+
+
+def _csv_cells(content: bytes) -> list[str]:
+    return [cell for row in csv.reader(io.StringIO(content.decode())) for cell in row]
+
+
+@pytest.mark.parametrize("where", ["page", "api"])
+def test_formulas_planted_by_a_failed_sign_in_are_neutralised_in_the_csv_export(db, auditor, where):
+    Client(HTTP_USER_AGENT=FORMULA_AGENT, HTTP_X_REQUEST_ID="-2+3").post(
+        reverse("login"), {"username": FORMULA_USERNAME, "password": "wrong"}
+    )
+    failed = AuditEvent.objects.get(action="login.failed")
+    assert failed.user_agent == FORMULA_AGENT  # recorded as sent; only the spreadsheet export neutralises it
+    assert failed.request_id != "-2+3"  # not a plain token: a fresh id instead
+    client = Client()
+    client.force_login(auditor)
+    url = reverse("governance:audit-export") if where == "page" else reverse("governance_api:audit-event-export")
+    cells = _csv_cells(b"".join(client.get(url, {"output": "csv", "action": "login.failed"}).streaming_content))
+    assert "'" + FORMULA_AGENT in cells
+    assert "'" + FORMULA_USERNAME in cells  # the target label
+    assert not [cell for cell in cells if cell[:1] in {"=", "+", "-", "@", "\t", "\r"}]
+
+
+def test_the_jsonl_export_keeps_formula_values_byte_exact(db, auditor):
+    Client(HTTP_USER_AGENT=FORMULA_AGENT).post(reverse("login"), {"username": FORMULA_USERNAME, "password": "x"})
+    client = Client()
+    client.force_login(auditor)
+    response = client.get(reverse("governance:audit-export"), {"output": "jsonl", "action": "login.failed"})
+    record = json.loads(b"".join(response.streaming_content).splitlines()[0])
+    assert record["user_agent"] == FORMULA_AGENT
+
+
+@pytest.mark.parametrize(
+    ("sent", "kept"),
+    [("ci-run_42.7", True), ("a" * 64, True), ("a" * 65, False), ("=1+1", False), ("id with space", False)],
+)
+def test_a_client_request_id_is_kept_only_when_it_is_a_plain_token(db, sent, kept):
+    response = Client(HTTP_X_REQUEST_ID=sent).get(reverse("login"))
+    assert (response["X-Request-ID"] == sent) is kept
+    assert re.fullmatch(r"[A-Za-z0-9._-]{1,64}", response["X-Request-ID"])
