@@ -153,6 +153,8 @@ AXES_VERBOSE = False
 
 # API tokens
 API_TOKEN_DEFAULT_DAYS = env.int("API_TOKEN_DEFAULT_DAYS", default=90)
+# The longest lifetime anyone but an administrator may give a token (never-expiring: service accounts only).
+API_TOKEN_MAX_DAYS = env.int("API_TOKEN_MAX_DAYS", default=365)
 
 # --- Internationalisation ------------------------------------------------------------------------
 LANGUAGE_CODE = "en-gb"

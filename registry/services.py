@@ -795,6 +795,29 @@ def _new_secret() -> tuple[str, str]:
     return prefix, f"{prefix}_{secrets.token_urlsafe(32)}"
 
 
+def _token_lifetime(*, actor, user, expires_days: int | None) -> int:
+    """Days until the new token expires (0: never). Up to API_TOKEN_MAX_DAYS for everyone; beyond it only an
+    administrator (or an operator at the command line), and never-expiring tokens only for service accounts."""
+    limit = settings.API_TOKEN_MAX_DAYS
+    days = min(settings.API_TOKEN_DEFAULT_DAYS, limit) if expires_days is None else expires_days
+    if days < 0 or days > 3650:
+        raise InvalidInput("Expiry out of range.", fields={"expires_days": ["Between 0 (never) and 3650 days."]})
+    privileged = actor is None or permissions.is_administrator(actor)
+    if days == 0 and not (privileged and permissions.is_service_account(user)):
+        raise InvalidInput(
+            "Only an administrator may issue a token that never expires, and only for a service account.",
+            code="token_expiry_required",
+            fields={"expires_days": [f"Choose between 1 and {limit} days."]},
+        )
+    if days > limit and not privileged:
+        raise InvalidInput(
+            f"Tokens expire after at most {limit} days (API_TOKEN_MAX_DAYS).",
+            code="token_expiry_too_long",
+            fields={"expires_days": [f"At most {limit} days."]},
+        )
+    return days
+
+
 @transaction.atomic
 def token_create(
     *,
@@ -834,9 +857,7 @@ def token_create(
         raise InvalidInput("Service accounts cannot vote.", fields={"scopes": ["'vote' is for people only."]})
     if not (name or "").strip():
         raise InvalidInput("Give the token a name.", fields={"name": ["Required."]})
-    days = settings.API_TOKEN_DEFAULT_DAYS if expires_days is None else expires_days
-    if days < 0 or days > 3650:
-        raise InvalidInput("Expiry out of range.", fields={"expires_days": ["Between 0 (never) and 3650 days."]})
+    days = _token_lifetime(actor=actor, user=user, expires_days=expires_days)
     if model is not None and not permissions.can(user, Action.VIEW, model):
         raise InvalidInput("The token's owner cannot see that model.", fields={"model": ["No access."]})
     prefix, secret = _new_secret()
