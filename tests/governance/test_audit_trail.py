@@ -22,6 +22,7 @@ from governance import checkpoints, tasks
 from governance.audit import GENESIS_HASH, audit_verify, compute_hash, event_fields
 from governance.models import AuditEvent, AuditVerification
 from registry import services
+from tests.conftest import bearer
 from tests.factories import PASSWORD, make_model, make_version
 
 SCRIPT = Path(__file__).resolve().parents[2] / "docs" / "verify_audit_export.py"
@@ -380,6 +381,26 @@ def test_version_history_shows_the_version_and_its_artifacts_only(db, owner, tra
     assert f'class="nav-link active" aria-current="page" href="{history_url}"' in page.content.decode()
     overview = client.get(reverse("registry:version-detail", args=[trail.name, 2])).content.decode()
     assert f'href="{history_url}">History</a>' in overview
+
+
+def test_token_prefixes_in_a_history_are_for_auditors_administrators_and_the_token_owner(
+    db, owner, teammate, auditor, administrator, viewer, trail, api
+):
+    token, secret = services.token_create(actor=owner, user=owner, name="ci", scopes=["read", "write"])
+    api.credentials(**bearer(secret))
+    patched = api.patch(f"/api/v1/models/{trail.name}/versions/3/", {"description": "By CI."}, format="json")
+    assert patched.status_code == 200
+    assert AuditEvent.objects.get(action="version.updated").actor_token == token.prefix
+    for who, shown in ((owner, True), (auditor, True), (administrator, True), (viewer, False), (teammate, False)):
+        client = Client()
+        client.force_login(who)
+        for url in (
+            reverse("governance:model-history", args=[trail.name]),
+            reverse("governance:version-history", args=[trail.name, 3]),
+        ):
+            page = client.get(url).content.decode()
+            assert (f"token {token.prefix}" in page) is shown, (who, url)
+            assert ("an API token" in page) is not shown, (who, url)
 
 
 @pytest.mark.tampers_audit
