@@ -33,6 +33,7 @@ from registry.exceptions import Conflict, InvalidInput, NotFound
 from registry.models import (
     ApiToken,
     Artifact,
+    MarkdownDescribed,
     Metric,
     ModelAlias,
     ModelVersion,
@@ -80,7 +81,22 @@ MAX_TAG_VALUE = 5000
 # --- Input checks shared by the services ----------------------------------------------------------------
 
 
+def _check_markdown_length(instance) -> None:
+    """Markdown fields are capped (MARKDOWN_MAX_CHARS) so no description costs more than a bounded render."""
+    limit = settings.MARKDOWN_MAX_CHARS
+    length = len(instance.description or "")
+    if length > limit:
+        raise InvalidInput(
+            f"The description is {length:,} characters long; Markdown fields take at most {limit:,} "
+            "(MARKDOWN_MAX_CHARS).",
+            code="markdown_too_long",
+            fields={"description": [f"At most {limit:,} characters (this has {length:,})."]},
+        )
+
+
 def _full_clean(instance, *, exclude: Iterable[str] = ()) -> None:
+    if isinstance(instance, MarkdownDescribed):
+        _check_markdown_length(instance)
     try:
         instance.full_clean(exclude=list(exclude), validate_unique=False, validate_constraints=False)
     except ValidationError as exc:

@@ -1,9 +1,8 @@
-"""Template helpers: Markdown rendering and the colours of status badges."""
+"""Template helpers: the colours of status badges."""
 
 from django import template
 
 from registry.choices import ArtifactStatus, RiskTier, Stage
-from registry.rendering import render_markdown
 
 register = template.Library()
 
@@ -37,11 +36,6 @@ ARTIFACT_CLASSES = {
 def artifact_badge(status):
     css, icon = ARTIFACT_CLASSES.get(status, ("text-bg-light border", "question"))
     return {"label": ArtifactStatus(status).label, "css": css, "icon": icon, "status": status}
-
-
-@register.filter
-def markdown(text):
-    return render_markdown(text)
 
 
 @register.inclusion_tag("_partials/stage_badge.html")
