@@ -51,6 +51,13 @@ def audit_log(request):
     return render(request, template, context)
 
 
+def records_export(request, kind):
+    """Stream the inventory, the risk register or approval records as CSV or JSON (the export is recorded)."""
+    from governance.api.exports import export_response
+
+    return export_response(request.user, kind, request.GET.get("output", "csv"))
+
+
 def _name_tokens(page, user) -> None:
     """Flag, per event on the page, whether the user may see the prefix of the API token that acted."""
     for event in page.object_list:
