@@ -183,6 +183,10 @@ PASSWORD_LOGIN = env.bool("PASSWORD_LOGIN", default=True)
 
 # API tokens
 API_TOKEN_DEFAULT_DAYS = env.int("API_TOKEN_DEFAULT_DAYS", default=90)
+# The longest lifetime anyone but an administrator may give a token (never-expiring: service accounts only).
+API_TOKEN_MAX_DAYS = env.int("API_TOKEN_MAX_DAYS", default=365)
+# Longest Markdown field (model and version descriptions), in characters: a bounded cost to render at save.
+MARKDOWN_MAX_CHARS = env.int("MARKDOWN_MAX_CHARS", default=50_000)
 
 # --- Internationalisation ------------------------------------------------------------------------
 LANGUAGE_CODE = "en-gb"

@@ -458,10 +458,11 @@ def _evidence(request, pk) -> AssessmentEvidence:
 
 @require_GET
 def evidence_download(request, pk):
-    """The stored file, as an attachment under its sanitised name; links redirect to their address."""
+    """The stored file, as an attachment under its sanitised name. A link is never a redirect from Arbiter's
+    origin: its page shows the destination and links out (rel="noopener noreferrer")."""
     evidence = _evidence(request, pk)
     if not evidence.storage_name:
-        return redirect(evidence.url)
+        return render(request, "governance/evidence_link.html", {"evidence": evidence})
     response = FileResponse(
         evidence_storage.open_file(evidence.storage_name),
         as_attachment=True,

@@ -15,6 +15,7 @@ import decimal
 import hashlib
 import json
 import math
+import re
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -81,15 +82,21 @@ def client_ip(request) -> str:
     return request.META.get("REMOTE_ADDR", "")
 
 
+# What a client may send as its own request id: up to 64 letters, digits, dots, underscores and hyphens,
+# not starting with a hyphen (so it can never read as a formula). Anything else gets a fresh id.
+REQUEST_ID_PATTERN = re.compile(r"[A-Za-z0-9._][A-Za-z0-9._-]{0,63}")
+
+
 class RequestContextMiddleware:
-    """Gives every request an id (echoed in `X-Request-ID`) and makes id, address and agent auditable."""
+    """Gives every request an id (the client's `X-Request-ID` if it is a plain token, else a fresh one; echoed
+    in the response) and makes id, address and agent auditable."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
         incoming = request.headers.get("X-Request-ID", "")
-        request_id = incoming if incoming and len(incoming) <= 64 and incoming.isprintable() else uuid.uuid4().hex
+        request_id = incoming if REQUEST_ID_PATTERN.fullmatch(incoming) else uuid.uuid4().hex
         request.request_id = request_id
         token = _context.set(
             RequestContext(

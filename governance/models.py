@@ -1,6 +1,7 @@
 """Governance entities: the audit trail, committees, approval policies, approval requests and votes."""
 
 import uuid
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -431,6 +432,11 @@ class AssessmentEvidence(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+    @property
+    def url_host(self) -> str:
+        """The host a link leads to, shown next to it so a reader sees where it goes before following it."""
+        return urlsplit(self.url).hostname or ""
 
     @property
     def audit_model(self):

@@ -492,3 +492,24 @@ def webhooks(*, user) -> QuerySet:
 def webhook_deliveries(*, subscription: WebhookSubscription) -> QuerySet:
     """A subscription's delivery log, newest first (the caller has fetched the subscription for the user)."""
     return WebhookDelivery.objects.filter(subscription=subscription).order_by("-created_at", "-pk")
+
+
+# --- Exports: the inventory, the risk register and approval records -------------------------------------------
+
+
+def model_inventory(*, user) -> QuerySet:
+    """Every model the user may see, by name, with its latest risk assessment's status and validity."""
+    latest = Assessment.objects.filter(model=OuterRef("pk")).order_by("-created_at", "-pk")
+    return (
+        permissions.restrict(RegisteredModel.objects.all(), user, Action.VIEW)
+        .annotate(
+            assessment_status=Subquery(latest.values("status")[:1]),
+            assessment_valid_until=Subquery(latest.values("valid_until")[:1]),
+        )
+        .order_by("name")
+    )
+
+
+def approval_records(*, user) -> QuerySet:
+    """Every approval request on a version the user may see, oldest first, with its votes."""
+    return permissions.restrict(ApprovalRequest.objects.all(), user, Action.VIEW).order_by("submitted_at", "pk")

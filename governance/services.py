@@ -16,7 +16,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -55,8 +55,8 @@ from governance.models import (
 from governance.quorum import Outcome, QuorumRule, evaluate
 from registry import permissions
 from registry import services as registry_services
-from registry.choices import ArtifactStatus, RiskTier, Stage
-from registry.exceptions import Conflict, InvalidInput
+from registry.choices import ArtifactStatus, RiskTier, Stage, TokenScope
+from registry.exceptions import Conflict, InvalidInput, NotFound
 from registry.models import ModelVersion, RegisteredModel
 from registry.permissions import Action
 
@@ -1516,6 +1516,56 @@ def audit_verification_request(*, actor) -> None:
     from governance.tasks import audit_verify
 
     transaction.on_commit(audit_verify.delay)
+
+
+@dataclass(frozen=True)
+class RecordsExport:
+    """A recorded export of the inventory, the risk register or approval records: the bytes to stream."""
+
+    kind: str
+    fmt: str
+    lines: Iterator[bytes]
+
+    @property
+    def content_type(self) -> str:
+        return exports.RECORD_FORMATS[self.fmt][0]
+
+    @property
+    def filename(self) -> str:
+        return f"arbiter-{self.kind}-{timezone.now():%Y%m%d-%H%M%S}.{exports.RECORD_FORMATS[self.fmt][1]}"
+
+
+def _risk_register(*, user) -> QuerySet:
+    return selectors.risk_list(user=user, statuses=None)
+
+
+EXPORT_KINDS = {
+    "inventory": (selectors.model_inventory, exports.inventory_records),
+    "risks": (_risk_register, exports.risk_records),
+    "approvals": (selectors.approval_records, exports.approval_records),
+}
+
+
+def records_export(*, actor, kind: str, fmt: str) -> RecordsExport:
+    """Record `<kind>.exported` (who exported what, in which format) and return the export, restricted to the
+    models the actor may see: the model inventory, the risk register (every status) or approval requests
+    with their votes. Any signed-in user (a token needs `read`); spreadsheet cells are formula-neutralised."""
+    if kind not in EXPORT_KINDS:
+        raise NotFound(f"Nothing called {kind!r} can be exported: use {', '.join(EXPORT_KINDS)}.")
+    if fmt not in exports.RECORD_FORMATS:
+        raise InvalidInput(f"Unknown export format {fmt!r}: use csv or json.", fields={"output": ["csv or json"]})
+    permissions.require_scope(actor, TokenScope.READ, "export records")
+    select, shape = EXPORT_KINDS[kind]
+    queryset = select(user=actor)
+    with transaction.atomic():
+        audit_record(
+            actor=actor,
+            action=f"{kind}.exported",
+            target_type="export",
+            target_label=f"{kind} export",
+            changes={"format": fmt},
+        )
+    return RecordsExport(kind=kind, fmt=fmt, lines=exports.record_lines(kind, shape(queryset), fmt))
 
 
 def auth_login_record(*, user, request=None) -> None:

@@ -9,6 +9,7 @@ urlpatterns = [
     path("audit/", views.audit_log, name="audit-log"),
     path("audit/export/", views.audit_export, name="audit-export"),
     path("audit/verify/", views.audit_verify, name="audit-verify"),
+    path("exports/<slug:kind>/", views.records_export, name="records-export"),
     path("models/<model:name>/history/", views.model_history, name="model-history"),
     path("models/<model:name>/versions/<int:version>/history/", views.version_history, name="version-history"),
     path("models/<model:name>/rollback/", views.model_rollback, name="model-rollback"),

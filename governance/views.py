@@ -37,6 +37,7 @@ def audit_log(request):
     selection, and the last verification of the chain."""
     filterset = AuditEventFilter(request.GET, queryset=selectors.audit_events(user=request.user))
     page = CappedPaginator(filterset.qs, 50).get_page(request.GET.get("page"))
+    _name_tokens(page, request.user)
     query = request.GET.copy()
     query.pop("page", None)
     partial = bool(request.headers.get("HX-Request"))
@@ -65,6 +66,19 @@ def audit_verify(request):
     return redirect("governance:audit-log")
 
 
+def records_export(request, kind):
+    """Stream the inventory, the risk register or approval records as CSV or JSON (the export is recorded)."""
+    from governance.api.exports import export_response
+
+    return export_response(request.user, kind, request.GET.get("output", "csv"))
+
+
+def _name_tokens(page, user) -> None:
+    """Flag, per event on the page, whether the user may see the prefix of the API token that acted."""
+    for event in page.object_list:
+        event.token_shown = permissions.can_see_token_prefix(user, token_owner_id=event.actor_id)
+
+
 def audit_export(request):
     """Stream the selection shown on the audit page as CSV or JSON Lines (the export is recorded)."""
     from governance.api.audit import export_response
@@ -75,6 +89,7 @@ def audit_export(request):
 def model_history(request, name):
     model = registry_selectors.model_get(user=request.user, name=name)
     page = Paginator(selectors.model_history(user=request.user, model=model), 50).get_page(request.GET.get("page"))
+    _name_tokens(page, request.user)
     return render(request, "governance/model_history.html", {"model": model, "page": page, "tab": "history"})
 
 
@@ -83,6 +98,7 @@ def version_history(request, name, version):
     found = registry_selectors.version_get(user=request.user, model=model, version=version)
     events = selectors.version_history(user=request.user, version=found)
     page = Paginator(events, 50).get_page(request.GET.get("page"))
+    _name_tokens(page, request.user)
     context = {"model": model, "version": found, "page": page, "tab": "history"}
     return render(request, "governance/version_history.html", context)
 

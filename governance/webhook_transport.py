@@ -61,10 +61,27 @@ def allowlist() -> tuple[frozenset[str], tuple[ipaddress.IPv4Network | ipaddress
     return frozenset(names), tuple(networks)
 
 
+def _embedded_ipv4(address: ipaddress.IPv6Address) -> list[tuple[str, ipaddress.IPv4Address]]:
+    """The IPv4 addresses a tunnelling IPv6 address carries: 6to4 (2002::/16, which Python calls global
+    whatever it embeds) and Teredo (2001::/32: its server and its client)."""
+    embedded = []
+    if address.sixtofour is not None:
+        embedded.append(("6to4", address.sixtofour))
+    if address.teredo is not None:
+        embedded.extend(("Teredo", ipv4) for ipv4 in address.teredo)
+    return embedded
+
+
 def address_refusal(address: IPAddress) -> str | None:
-    """Why an address is internal (and so refused unless allowed), or None for a public address."""
+    """Why an address is internal (and so refused unless allowed), or None for a public address. An IPv6
+    address that embeds an IPv4 address is judged by that address too."""
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
+        return address_refusal(address.ipv4_mapped)
+    if isinstance(address, ipaddress.IPv6Address):
+        for kind, ipv4 in _embedded_ipv4(address):
+            reason = address_refusal(ipv4)
+            if reason:
+                return f"{kind} (embedding a {reason} IPv4 address)"
     for attribute, label in (
         ("is_unspecified", "unspecified"),
         ("is_loopback", "loopback"),

@@ -236,9 +236,7 @@ class TokenForm(BootstrapFormMixin, forms.Form):
         initial=[TokenScope.READ],
         help_text="read: fetch; write: register and upload; admin: manage access; vote: cast approval votes.",
     )
-    expires_days = forms.IntegerField(
-        min_value=0, max_value=3650, initial=90, label="Expires after (days)", help_text="0 means never."
-    )
+    expires_days = forms.IntegerField(min_value=0, max_value=3650, initial=90, label="Expires after (days)")
     model = forms.CharField(
         required=False,
         max_length=100,
@@ -249,6 +247,10 @@ class TokenForm(BootstrapFormMixin, forms.Form):
     def __init__(self, *args, owner, **kwargs):
         super().__init__(*args, **kwargs)
         self.owner = owner
+        self.fields["expires_days"].help_text = (
+            f"At most {settings.API_TOKEN_MAX_DAYS} days unless you administer Arbiter; "
+            "0 (never) only for service accounts."
+        )
 
     def clean_model(self):
         name = (self.cleaned_data.get("model") or "").strip()

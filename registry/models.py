@@ -14,6 +14,7 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.safestring import SafeString, mark_safe
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 from registry.choices import (
@@ -27,6 +28,7 @@ from registry.choices import (
     TokenScope,
     Visibility,
 )
+from registry.rendering import render_markdown
 
 MODEL_NAME_MAX_LENGTH = 256  # MLflow's limit
 NAME_KEY_MAX_LENGTH = 4 * MODEL_NAME_MAX_LENGTH  # NFKC can expand a character
@@ -74,7 +76,30 @@ class Team(models.Model):
         return self.name
 
 
-class RegisteredModel(models.Model):
+class MarkdownDescribed(models.Model):
+    """An entity whose `description` is Markdown. Its sanitised HTML is rendered once, when the description is
+    saved, and kept in `description_html`: pages show the stored HTML and never render on a view. Writes that
+    bypass `save()` (bulk inserts) leave it empty until `manage.py markdown_render`."""
+
+    description_html = models.TextField(blank=True, editable=False)
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs) -> None:
+        update_fields = kwargs.get("update_fields")
+        if update_fields is None or "description" in update_fields:
+            self.description_html = str(render_markdown(self.description))
+            if update_fields is not None:
+                kwargs["update_fields"] = {*update_fields, "description_html"}
+        super().save(*args, **kwargs)
+
+    @property
+    def description_rendered(self) -> SafeString:
+        return mark_safe(self.description_html)  # noqa: S308  (cleaned by nh3 when it was rendered)
+
+
+class RegisteredModel(MarkdownDescribed):
     """A model the organisation builds: its documentation, ownership, risk tier and numbered versions.
 
     `version_counter` only ever grows, so a deleted version's number is never reused. `latest_version` and
@@ -144,7 +169,7 @@ class RegisteredModel(models.Model):
         return self
 
 
-class ModelVersion(models.Model):
+class ModelVersion(MarkdownDescribed):
     """One numbered version of a model: what produced it, how it scores, and where it is in its lifecycle.
 
     Numbers are assigned by `services.version_register` under a lock on the model row; the unique constraint

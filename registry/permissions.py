@@ -469,6 +469,14 @@ def can_read_audit_trail(user) -> bool:
     )
 
 
+def can_see_token_prefix(user, *, token_owner_id: int | None) -> bool:
+    """Which API token made a change (its prefix) is shown in a history to auditors, administrators and the
+    token's owner; everyone else who may read the history sees only that an API token did."""
+    return can_read_audit_trail(user) or (
+        getattr(user, "is_authenticated", False) and token_owner_id is not None and user.pk == token_owner_id
+    )
+
+
 def can_manage_committees(user) -> bool:
     """Administrators and risk officers manage committees and approval policies."""
     return (

@@ -34,6 +34,7 @@ from registry.exceptions import Conflict, InvalidInput, NameUnavailable, NotFoun
 from registry.models import (
     ApiToken,
     Artifact,
+    MarkdownDescribed,
     Metric,
     ModelAlias,
     ModelVersion,
@@ -84,7 +85,22 @@ MAX_TAG_VALUE = 5000
 # --- Input checks shared by the services ----------------------------------------------------------------
 
 
+def _check_markdown_length(instance) -> None:
+    """Markdown fields are capped (MARKDOWN_MAX_CHARS) so no description costs more than a bounded render."""
+    limit = settings.MARKDOWN_MAX_CHARS
+    length = len(instance.description or "")
+    if length > limit:
+        raise InvalidInput(
+            f"The description is {length:,} characters long; Markdown fields take at most {limit:,} "
+            "(MARKDOWN_MAX_CHARS).",
+            code="markdown_too_long",
+            fields={"description": [f"At most {limit:,} characters (this has {length:,})."]},
+        )
+
+
 def _full_clean(instance, *, exclude: Iterable[str] = ()) -> None:
+    if isinstance(instance, MarkdownDescribed):
+        _check_markdown_length(instance)
     try:
         instance.full_clean(exclude=list(exclude), validate_unique=False, validate_constraints=False)
     except ValidationError as exc:
@@ -849,6 +865,29 @@ def _new_secret() -> tuple[str, str]:
     return prefix, f"{prefix}_{secrets.token_urlsafe(32)}"
 
 
+def _token_lifetime(*, actor, user, expires_days: int | None) -> int:
+    """Days until the new token expires (0: never). Up to API_TOKEN_MAX_DAYS for everyone; beyond it only an
+    administrator (or an operator at the command line), and never-expiring tokens only for service accounts."""
+    limit = settings.API_TOKEN_MAX_DAYS
+    days = min(settings.API_TOKEN_DEFAULT_DAYS, limit) if expires_days is None else expires_days
+    if days < 0 or days > 3650:
+        raise InvalidInput("Expiry out of range.", fields={"expires_days": ["Between 0 (never) and 3650 days."]})
+    privileged = actor is None or permissions.is_administrator(actor)
+    if days == 0 and not (privileged and permissions.is_service_account(user)):
+        raise InvalidInput(
+            "Only an administrator may issue a token that never expires, and only for a service account.",
+            code="token_expiry_required",
+            fields={"expires_days": [f"Choose between 1 and {limit} days."]},
+        )
+    if days > limit and not privileged:
+        raise InvalidInput(
+            f"Tokens expire after at most {limit} days (API_TOKEN_MAX_DAYS).",
+            code="token_expiry_too_long",
+            fields={"expires_days": [f"At most {limit} days."]},
+        )
+    return days
+
+
 @transaction.atomic
 def token_create(
     *,
@@ -888,9 +927,7 @@ def token_create(
         raise InvalidInput("Service accounts cannot vote.", fields={"scopes": ["'vote' is for people only."]})
     if not (name or "").strip():
         raise InvalidInput("Give the token a name.", fields={"name": ["Required."]})
-    days = settings.API_TOKEN_DEFAULT_DAYS if expires_days is None else expires_days
-    if days < 0 or days > 3650:
-        raise InvalidInput("Expiry out of range.", fields={"expires_days": ["Between 0 (never) and 3650 days."]})
+    days = _token_lifetime(actor=actor, user=user, expires_days=expires_days)
     if model is not None and not permissions.can(user, Action.VIEW, model):
         raise InvalidInput("The token's owner cannot see that model.", fields={"model": ["No access."]})
     prefix, secret = _new_secret()

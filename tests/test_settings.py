@@ -12,6 +12,7 @@ PRODUCTION_ENV = {
     "SECRET_KEY": secrets.token_urlsafe(64),
     "ALLOWED_HOSTS": "arbiter.example.org",
     "DATABASE_URL": "sqlite:////tmp/arbiter-deploy-check.sqlite3",
+    "REDIS_URL": "redis://127.0.0.1:6379/0",
 }
 
 
@@ -44,3 +45,22 @@ def test_deploy_check_passes_clean_with_production_environment():
     result = manage("check", "--deploy", "--fail-level", "WARNING", env=PRODUCTION_ENV)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def test_deploy_check_refuses_a_per_process_cache():
+    """Without CACHE_URL or REDIS_URL every worker keeps its own throttle counters."""
+    result = manage("check", "--deploy", env={**PRODUCTION_ENV, "REDIS_URL": "", "CACHE_URL": ""})
+    assert result.returncode != 0
+    assert "arbiter.E010" in result.stderr
+    assert "throttle counters would be kept per process" in result.stderr
+
+
+def test_deploy_check_accepts_a_shared_cache_without_a_broker():
+    result = manage(
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        env={**PRODUCTION_ENV, "REDIS_URL": "", "CACHE_URL": "redis://127.0.0.1:6379/1"},
+    )
+    assert result.returncode == 0, result.stdout + result.stderr

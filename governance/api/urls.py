@@ -3,7 +3,7 @@
 from django.urls import path
 
 import registry.converters  # noqa: F401  (registers the <model:...> converter)
-from governance.api import approvals, assessments, audit, webhooks
+from governance.api import approvals, assessments, audit, exports, webhooks
 from registry.api.urls import api
 
 app_name = "governance_api"
@@ -12,6 +12,8 @@ urlpatterns = [
     # The audit trail
     path("audit/events/", api(audit.AuditEventList), name="audit-event-list"),
     path("audit/events/export/", api(audit.AuditEventExport), name="audit-event-export"),
+    # Exports of the inventory, the risk register and approval records
+    path("exports/<slug:kind>/", api(exports.RecordsExport), name="records-export"),
     # Committees, policies, approval requests and votes
     path("committees/", api(approvals.CommitteeListCreate), name="committee-list"),
     path("committees/<slug:slug>/", api(approvals.CommitteeDetail), name="committee-detail"),

@@ -1,4 +1,4 @@
-"""Template helpers: Markdown rendering and the colours of status badges."""
+"""Template helpers: the colours of status badges."""
 
 import re
 
@@ -7,7 +7,6 @@ from django.utils.html import escape, format_html
 from django.utils.safestring import SafeData, mark_safe
 
 from registry.choices import ArtifactStatus, RiskTier, Stage
-from registry.rendering import render_markdown
 
 register = template.Library()
 
@@ -44,11 +43,6 @@ ARTIFACT_CLASSES = {
 def artifact_badge(status):
     css, icon = ARTIFACT_CLASSES.get(status, ("text-bg-light border", "question"))
     return {"label": ArtifactStatus(status).label, "css": css, "icon": icon, "status": status}
-
-
-@register.filter
-def markdown(text):
-    return render_markdown(text)
 
 
 @register.inclusion_tag("_partials/stage_badge.html")

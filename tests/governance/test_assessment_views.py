@@ -114,6 +114,21 @@ def test_evidence_uploaded_on_a_step_is_stored_by_digest(owner, draft, artifact_
     assert download["Content-Type"] == "application/octet-stream"
 
 
+def test_link_evidence_links_out_directly_and_is_never_a_redirect_from_arbiter(owner, viewer, draft):
+    destination = "https://dms.example.org/dpia?v=3"
+    evidence = services.assessment_evidence_add(actor=owner, assessment=draft, url=destination, title="DPIA")
+    detail = browser(viewer).get(f"/governance/assessments/{draft.pk}/").content.decode()
+    link = f'<a href="{destination}" rel="noopener noreferrer nofollow" target="_blank">DPIA</a>'
+    assert link in detail
+    assert "dms.example.org" in detail.split(link, 1)[1][:200], "the destination is shown next to the link"
+    assert f"/governance/evidence/{evidence.pk}/" not in detail
+    page = browser(viewer).get(f"/governance/evidence/{evidence.pk}/")
+    assert page.status_code == 200 and "Location" not in page
+    text = page.content.decode()
+    assert f"data-destination>{destination}</p>" in text
+    assert f'href="{destination}" rel="noopener noreferrer nofollow"' in text
+
+
 def test_submit_page_lists_what_is_missing_with_links(owner, draft):
     page = browser(owner).get(f"/governance/assessments/{draft.pk}/submit/").content.decode()
     assert "required questions still need an answer" in page

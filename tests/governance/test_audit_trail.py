@@ -4,7 +4,10 @@ the standalone script), sign-in events, and the History tabs."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -19,6 +22,7 @@ from governance import checkpoints, tasks
 from governance.audit import GENESIS_HASH, audit_verify, compute_hash, event_fields
 from governance.models import AuditEvent, AuditVerification
 from registry import services
+from tests.conftest import bearer
 from tests.factories import PASSWORD, make_model, make_version
 
 SCRIPT = Path(__file__).resolve().parents[2] / "docs" / "verify_audit_export.py"
@@ -379,6 +383,26 @@ def test_version_history_shows_the_version_and_its_artifacts_only(db, owner, tra
     assert f'href="{history_url}">History</a>' in overview
 
 
+def test_token_prefixes_in_a_history_are_for_auditors_administrators_and_the_token_owner(
+    db, owner, teammate, auditor, administrator, viewer, trail, api
+):
+    token, secret = services.token_create(actor=owner, user=owner, name="ci", scopes=["read", "write"])
+    api.credentials(**bearer(secret))
+    patched = api.patch(f"/api/v1/models/{trail.name}/versions/3/", {"description": "By CI."}, format="json")
+    assert patched.status_code == 200
+    assert AuditEvent.objects.get(action="version.updated").actor_token == token.prefix
+    for who, shown in ((owner, True), (auditor, True), (administrator, True), (viewer, False), (teammate, False)):
+        client = Client()
+        client.force_login(who)
+        for url in (
+            reverse("governance:model-history", args=[trail.name]),
+            reverse("governance:version-history", args=[trail.name, 3]),
+        ):
+            page = client.get(url).content.decode()
+            assert (f"token {token.prefix}" in page) is shown, (who, url)
+            assert ("an API token" in page) is not shown, (who, url)
+
+
 @pytest.mark.tampers_audit
 def test_an_archived_range_still_verifies_from_its_checkpoint(postgres, trail, artifact_storage):
     """docs/audit.md, "Retention and archiving": the range up to a checkpoint is removed; verification starts
@@ -391,3 +415,49 @@ def test_an_archived_range_still_verifies_from_its_checkpoint(postgres, trail, a
     assert "OK" in _call("audit", "verify", "--from", str(checkpoint.seq + 1))
     _sql("UPDATE governance_auditevent SET actor_label = 'mallory' WHERE seq = %s", [checkpoint.seq + 1])
     _verify_fails_at(checkpoint.seq + 1, "hash mismatch")
+
+
+# --- Formula injection ----------------------------------------------------------------------------------------
+
+FORMULA_USERNAME = '=HYPERLINK("http://127.0.0.1:9/x","click")'
+FORMULA_AGENT = "@SUM(1+1)*cmd|' /C calc'!A0"
+
+
+def _csv_cells(content: bytes) -> list[str]:
+    return [cell for row in csv.reader(io.StringIO(content.decode())) for cell in row]
+
+
+@pytest.mark.parametrize("where", ["page", "api"])
+def test_formulas_planted_by_a_failed_sign_in_are_neutralised_in_the_csv_export(db, auditor, where):
+    Client(HTTP_USER_AGENT=FORMULA_AGENT, HTTP_X_REQUEST_ID="-2+3").post(
+        reverse("login"), {"username": FORMULA_USERNAME, "password": "wrong"}
+    )
+    failed = AuditEvent.objects.get(action="login.failed")
+    assert failed.user_agent == FORMULA_AGENT  # recorded as sent; only the spreadsheet export neutralises it
+    assert failed.request_id != "-2+3"  # not a plain token: a fresh id instead
+    client = Client()
+    client.force_login(auditor)
+    url = reverse("governance:audit-export") if where == "page" else reverse("governance_api:audit-event-export")
+    cells = _csv_cells(b"".join(client.get(url, {"output": "csv", "action": "login.failed"}).streaming_content))
+    assert "'" + FORMULA_AGENT in cells
+    assert "'" + FORMULA_USERNAME in cells  # the target label
+    assert not [cell for cell in cells if cell[:1] in {"=", "+", "-", "@", "\t", "\r"}]
+
+
+def test_the_jsonl_export_keeps_formula_values_byte_exact(db, auditor):
+    Client(HTTP_USER_AGENT=FORMULA_AGENT).post(reverse("login"), {"username": FORMULA_USERNAME, "password": "x"})
+    client = Client()
+    client.force_login(auditor)
+    response = client.get(reverse("governance:audit-export"), {"output": "jsonl", "action": "login.failed"})
+    record = json.loads(b"".join(response.streaming_content).splitlines()[0])
+    assert record["user_agent"] == FORMULA_AGENT
+
+
+@pytest.mark.parametrize(
+    ("sent", "kept"),
+    [("ci-run_42.7", True), ("a" * 64, True), ("a" * 65, False), ("=1+1", False), ("id with space", False)],
+)
+def test_a_client_request_id_is_kept_only_when_it_is_a_plain_token(db, sent, kept):
+    response = Client(HTTP_X_REQUEST_ID=sent).get(reverse("login"))
+    assert (response["X-Request-ID"] == sent) is kept
+    assert re.fullmatch(r"[A-Za-z0-9._-]{1,64}", response["X-Request-ID"])

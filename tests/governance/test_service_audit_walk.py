@@ -462,6 +462,10 @@ TABLE = {
         ("audit.exported",),
         lambda w: lambda: gov.audit_export(actor=w.auditor, filters={"action": "model.created"}, fmt="jsonl"),
     ),
+    "records_export": (
+        ("approvals.exported",),
+        lambda w: lambda: b"".join(gov.records_export(actor=w.auditor, kind="approvals", fmt="csv").lines),
+    ),
     "auth_login_record": (("login.succeeded",), lambda w: lambda: gov.auth_login_record(user=w.owner)),
     "auth_logout_record": (("logout",), lambda w: lambda: gov.auth_logout_record(user=w.owner)),
     "auth_login_failed_record": (("login.failed",), lambda w: lambda: gov.auth_login_failed_record(username="eve")),

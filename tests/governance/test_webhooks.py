@@ -7,6 +7,7 @@ Celery worker where the timing matters (signature, retries, the test ping).
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import uuid
 
@@ -18,6 +19,7 @@ from rest_framework.test import APIClient
 from governance import webhooks
 from governance.choices import DeliveryStatus, WebhookEvent
 from governance.models import AuditEvent, WebhookDelivery, WebhookSubscription
+from governance.webhook_transport import address_refusal
 from registry.choices import Visibility
 from registry.exceptions import InvalidInput
 from tests.conftest import wait_for
@@ -143,6 +145,10 @@ REFUSED_URLS = [
     ("http://2130706433/hook", "webhook_url_private_address"),  # 127.0.0.1 as one number
     ("http://0x7f.1/hook", "webhook_url_private_address"),  # and in hex shorthand
     ("http://100.64.0.1/hook", "webhook_url_private_address"),
+    ("http://[2002:7f00:1::]/hook", "webhook_url_private_address"),  # 6to4 embedding 127.0.0.1
+    ("http://[2002:a9fe:a9fe::]/hook", "webhook_url_private_address"),  # 6to4 embedding 169.254.169.254
+    ("http://[2001:0:4136:e378:8000:63bf:80ff:fffe]/hook", "webhook_url_private_address"),  # Teredo, 127.0.0.1
+    ("http://[::127.0.0.1]/hook", "webhook_url_private_address"),  # IPv4-compatible
     ("ftp://203.0.113.5/hook", "webhook_url_scheme"),
     ("file:///etc/passwd", "webhook_url_scheme"),
     ("http://user:pw@8.8.8.8/hook", "webhook_url_invalid"),
@@ -157,6 +163,13 @@ def test_internal_and_malformed_urls_are_refused_at_save(owner, url, code):
     assert refused.value.code == code
     assert "url" in refused.value.fields
     assert not WebhookSubscription.objects.exists()
+
+
+def test_tunnelling_addresses_are_judged_by_the_ipv4_address_they_embed():
+    assert "6to4" in address_refusal(ipaddress.ip_address("2002:7f00:1::"))
+    assert "6to4" in address_refusal(ipaddress.ip_address("2002:c0a8:101::"))
+    assert address_refusal(ipaddress.ip_address("2002:808:808::")) is None  # 6to4 of 8.8.8.8
+    assert address_refusal(ipaddress.ip_address("::ffff:8.8.8.8")) is None
 
 
 def test_a_fully_qualified_loopback_name_is_refused(owner):

@@ -165,7 +165,7 @@ ROWS = [
         url_kwargs=draft,
         data={"url": "https://dms.example.org/dpia", "title": "DPIA"},
     ),
-    Endpoint("governance:evidence-download", ok=302, url_kwargs=evidence),
+    Endpoint("governance:evidence-download", url_kwargs=evidence),
     Endpoint("governance:evidence-remove", "post", Action.CHANGE, ok=302, url_kwargs=evidence),
     Endpoint("governance:assessment-review-queue", action=lambda p: p == "risk_officer", model_scoped=False),
     Endpoint("governance:risk-portfolio", action=None, model_scoped=False),

@@ -12,6 +12,7 @@ from django.utils import timezone
 from governance.models import AuditEvent
 from registry import services
 from registry.choices import Visibility
+from registry.exceptions import InvalidInput
 from registry.models import ApiToken
 from registry.permissions import Action, Role
 from tests.conftest import bearer
@@ -216,3 +217,44 @@ def test_service_account_token_works_for_a_pipeline(pipeline, team_alpha, owner,
     assert api.get("/api/v1/models/private/").status_code == 404
     event = AuditEvent.objects.filter(action="version.created").latest("seq")
     assert event.actor_type == "service" and event.actor_token.startswith("arb_")
+
+
+# --- Lifetime: API_TOKEN_MAX_DAYS --------------------------------------------------------------------------------
+
+
+def test_nobody_but_an_administrator_mints_a_token_beyond_the_maximum(owner, administrator, pipeline, settings):
+    settings.API_TOKEN_MAX_DAYS = 365
+    with pytest.raises(InvalidInput) as refused:
+        services.token_create(actor=owner, user=owner, name="ci", scopes=["read"], expires_days=366)
+    assert refused.value.code == "token_expiry_too_long" and refused.value.fields == {
+        "expires_days": ["At most 365 days."]
+    }
+    token, _ = services.token_create(actor=owner, user=owner, name="ci", scopes=["read"], expires_days=365)
+    assert token.expires_at is not None
+    long, _ = services.token_create(actor=administrator, user=pipeline, name="ci", scopes=["read"], expires_days=700)
+    assert long.expires_at - timezone.now() > timedelta(days=699)
+
+
+def test_a_token_that_never_expires_is_for_service_accounts_from_an_administrator(owner, administrator, pipeline):
+    for actor, user in ((owner, owner), (administrator, administrator)):
+        with pytest.raises(InvalidInput) as refused:
+            services.token_create(actor=actor, user=user, name="ci", scopes=["read"], expires_days=0)
+        assert refused.value.code == "token_expiry_required"
+    token, _ = services.token_create(actor=administrator, user=pipeline, name="svc", scopes=["read"], expires_days=0)
+    assert token.expires_at is None
+    event = AuditEvent.objects.get(action="token.created", target_id=str(token.pk))
+    assert event.actor_label == "administrator" and event.changes["expires_at"] is None
+
+
+def test_the_api_and_the_token_page_refuse_a_never_expiring_personal_token(owner, api):
+    _, secret = services.token_create(actor=owner, user=owner, name="ci", scopes=["read", "admin"])
+    api.credentials(**bearer(secret))
+    response = api.post("/api/v1/tokens/", {"name": "t", "scopes": ["read"], "expires_days": 0}, format="json")
+    assert response.status_code == 400, response.json()
+    assert response.json()["error"]["code"] == "token_expiry_required"
+    assert "expires_days" in response.json()["error"]["fields"]
+    browser = Client()
+    browser.force_login(owner)
+    page = browser.post("/account/tokens/", {"name": "ci", "scopes": ["read"], "expires_days": 400})
+    assert "At most 365 days." in page.context["form"].errors["expires_days"]
+    assert ApiToken.objects.filter(user=owner).count() == 1

@@ -36,7 +36,10 @@ class Command(BaseCommand):
         )
         create.add_argument("--name", required=True, help="What uses the token, e.g. 'nightly training'.")
         create.add_argument(
-            "--expires-days", type=int, default=None, help="Lifetime in days; 0 means never (default from settings)."
+            "--expires-days",
+            type=int,
+            default=None,
+            help="Lifetime in days (default from settings); 0 means never, for service accounts only.",
         )
         create.add_argument("--model", help="Restrict the token to this model.")
         add_actor_argument(create)
