@@ -134,12 +134,12 @@ def test_the_api_exports_with_a_read_token_and_refuses_unknown_formats_and_kinds
 
 @pytest.mark.parametrize("count", [1, 8])
 def test_exports_read_a_constant_number_of_queries(
-    owner, model, reviewers, committees, django_assert_max_num_queries, count
+    owner, model, reviewers, committees, artifact_storage, django_assert_max_num_queries, count
 ):
     for i in range(count):
         other = make_model(owner, name=f"m{i}")
         services.risk_create(actor=owner, model=other, title=f"r{i}", likelihood=1, impact=1, owner=owner)
-        version = make_version(owner, model, training_data=["s3://lake/credit/"])
+        version = make_version(owner, model, files=True, training_data=["s3://lake/credit/"])
         version = services.version_transition(actor=owner, version=version, stage=Stage.STAGING)
         request = services.approval_request_submit(
             actor=owner, version=version, target_stage=Stage.PRODUCTION, justification="Ready."
