@@ -80,6 +80,7 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "governance.audit.RequestContextMiddleware",
     "registry.middleware.DomainErrorMiddleware",
+    "registry.middleware.UnavailableMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
 
