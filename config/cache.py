@@ -75,7 +75,9 @@ class SharedCacheOutage:
             self._retry_at = time.monotonic() + self.retry_seconds
             if self.since is None:
                 self.since = datetime.now(UTC)
-                logger.error("shared cache unreachable (%s): API rate limits are counted per process until it is back", exc)
+                logger.error(
+                    "shared cache unreachable (%s): API rate limits are counted per process until it is back", exc
+                )
 
     def recovered(self) -> None:
         if self.since is None:
