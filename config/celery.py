@@ -1,4 +1,5 @@
-"""The Celery application. Tasks live in each app's `tasks.py`; the beat schedule is declared here."""
+"""The Celery application. Tasks live in each app's `tasks.py`; the beat schedule is in settings, and so are the
+queues: `route_task` sends the long artifact tasks to the validation queue, everything else to the default one."""
 
 import os
 
@@ -9,3 +10,14 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 app = Celery("arbiter")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+# Tasks that can run for minutes on one file (hashing and scanning a 50 GB checkpoint).
+VALIDATION_TASKS = frozenset({"registry.tasks.validate_artifact", "registry.tasks.scrub_artifacts"})
+
+
+def route_task(name, args, kwargs, options, task=None, **kw):
+    """Celery router (CELERY_TASK_ROUTES): the validation queue for `VALIDATION_TASKS`; None (the default queue,
+    CELERY_QUEUE) for notifications, webhooks, exports and the periodic sweeps."""
+    if name in VALIDATION_TASKS:
+        return {"queue": app.conf.validation_queue}
+    return None

@@ -233,7 +233,12 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 }
 CELERY_BROKER_CONNECTION_TIMEOUT = 3
 CELERY_TIMEZONE = TIME_ZONE
-CELERY_TASK_DEFAULT_QUEUE = env("CELERY_QUEUE", default="celery")
+# Queues: artifact work that can take minutes (validation, scrubbing) goes to its own queue, so a long scan never
+# delays a notification or a webhook; everything else goes to the default queue (config.celery.route_task).
+# Run one worker pool per queue: `make worker` (validation) and `make worker-default`.
+CELERY_TASK_DEFAULT_QUEUE = env("CELERY_QUEUE", default="default")
+CELERY_VALIDATION_QUEUE = env("CELERY_VALIDATION_QUEUE", default="validation")
+CELERY_TASK_ROUTES = ["config.celery.route_task"]
 # Periodic jobs, run by `celery beat` (`make worker` starts one). Each task is idempotent.
 CELERY_BEAT_SCHEDULE = {
     "artifacts-requeue": {
