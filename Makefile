@@ -47,13 +47,9 @@ check: dev
 	$(PY) manage.py makemigrations --check --dry-run
 
 ## Production processes (docs/operations.md); they need DATABASE_URL and REDIS_URL.
-## gunicorn: about one worker per core, 4 threads each (README, docs/benchmarks.md).
-WEB_WORKERS ?= 2
-WEB_THREADS ?= 4
+## gunicorn with the recommended settings (config/gunicorn.py): about one worker per core, 4 threads each.
 serve: install
-	$(VENV)/bin/gunicorn config.wsgi --bind $(HOST):$(PORT) --workers $(WEB_WORKERS) --threads $(WEB_THREADS) \
-		--timeout 300 --graceful-timeout 30 --max-requests 10000 --max-requests-jitter 1000 \
-		--access-logfile - --config python:config.gunicorn
+	GUNICORN_BIND=$(HOST):$(PORT) $(VENV)/bin/gunicorn config.wsgi --config python:config.gunicorn
 
 ## Celery worker for the validation queue (artifact validation and scrubbing: long tasks).
 worker: install

@@ -3,7 +3,7 @@ queues: `route_task` sends the long artifact tasks to the validation queue, ever
 
 import os
 
-from celery import Celery
+from celery import Celery, signals
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
@@ -21,3 +21,24 @@ def route_task(name, args, kwargs, options, task=None, **kw):
     if name in VALIDATION_TASKS:
         return {"queue": app.conf.validation_queue}
     return None
+
+
+@signals.task_postrun.connect
+def _count_task(sender=None, state=None, **kwargs):
+    """Tasks by outcome, for /metrics (config.metrics.TASKS)."""
+    from config.metrics import TASKS
+
+    TASKS.labels(task=getattr(sender, "name", "unknown"), outcome=(state or "unknown").lower()).inc()
+
+
+@signals.worker_init.connect
+def _serve_worker_metrics(**kwargs):
+    """With WORKER_METRICS_PORT set, a worker serves its task counters on that port for Prometheus."""
+    from django.conf import settings
+
+    if settings.WORKER_METRICS_PORT:
+        from prometheus_client import start_http_server
+
+        from config.metrics import process_registry
+
+        start_http_server(settings.WORKER_METRICS_PORT, registry=process_registry())

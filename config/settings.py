@@ -63,11 +63,14 @@ INSTALLED_APPS = [
     "guardian",
     "axes",
     "csp",
+    "health_check",
+    "django_prometheus",
     "registry",
     "governance",
 ]
 
 MIDDLEWARE = [
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -82,6 +85,7 @@ MIDDLEWARE = [
     "registry.middleware.DomainErrorMiddleware",
     "registry.middleware.UnavailableMiddleware",
     "axes.middleware.AxesMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -119,6 +123,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # Django's PostgreSQL backend, counting queries, their durations and errors for /metrics.
+    DATABASES["default"]["ENGINE"] = "django_prometheus.db.backends.postgresql"
 # The few statements every API request runs (token lookup, roles, alias and model reads) are prepared once per
 # connection (registry/rawsql.py). Turn off behind a transaction-pooling proxy without prepared-statement support.
 DATABASE_PREPARED_STATEMENTS = env.bool("DATABASE_PREPARED_STATEMENTS", default=True)
@@ -196,6 +202,8 @@ if STORAGE_URL:
             "bucket_name": _parsed.netloc,
             "location": _parsed.path.strip("/"),
             "endpoint_url": env("AWS_S3_ENDPOINT_URL", default=None),
+            "access_key": env("AWS_ACCESS_KEY_ID", default=None),
+            "secret_key": env("AWS_SECRET_ACCESS_KEY", default=None),
             "region_name": env("AWS_S3_REGION_NAME", default=None),
             "file_overwrite": False,
             "default_acl": None,
@@ -430,3 +438,17 @@ if not AUDIT_HMAC_KEY and DEBUG:
     import hashlib
 
     AUDIT_HMAC_KEY = hashlib.sha256(f"arbiter-audit-checkpoints:{SECRET_KEY}".encode()).hexdigest()
+
+# --- Operations ----------------------------------------------------------------------------------
+# /metrics answers these networks (CIDR, comma-separated), and otherwise only an administrator's unrestricted
+# API token with the `admin` scope; everyone else gets a 404. Empty by default: nothing is exposed by address.
+METRICS_ALLOWED_NETWORKS = env.list("METRICS_ALLOWED_NETWORKS", default=[])
+# Under gunicorn (several processes), an empty directory where prometheus_client keeps each process's counters,
+# so /metrics adds them up. prometheus_client reads it from the environment; it is created here if missing.
+PROMETHEUS_MULTIPROC_DIR = env("PROMETHEUS_MULTIPROC_DIR", default="")
+if PROMETHEUS_MULTIPROC_DIR:
+    Path(PROMETHEUS_MULTIPROC_DIR).mkdir(parents=True, exist_ok=True)
+# A Celery worker serves its task counters on this port for Prometheus (0: off).
+WORKER_METRICS_PORT = env.int("WORKER_METRICS_PORT", default=0)
+# Health and metrics answer over plain HTTP too: container health checks and scrapers talk to the process directly.
+SECURE_REDIRECT_EXEMPT = [r"^health/", r"^metrics$"]

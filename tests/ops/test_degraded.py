@@ -9,24 +9,12 @@ import pytest
 from django.db import connection
 from prometheus_client import REGISTRY
 
-from config.cache import shared_cache_outage
 from registry import services
 from registry.api import throttling
 from registry.models import Artifact, RegisteredModel
 from tests.artifact_files import safetensors_bytes
 from tests.conftest import bearer, free_port
 from tests.factories import make_model, make_version
-
-
-@pytest.fixture
-def outage_state():
-    """Every test starts with the shared cache believed up and empty fallback counters, and retries at once."""
-    previous = shared_cache_outage.retry_seconds
-    shared_cache_outage.since, shared_cache_outage.retry_seconds = None, 0
-    throttling._FALLBACK_CACHE.clear()
-    yield shared_cache_outage
-    shared_cache_outage.since, shared_cache_outage.retry_seconds = None, previous
-    throttling._FALLBACK_CACHE.clear()
 
 
 def _fallbacks() -> float:
