@@ -10,6 +10,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 app = Celery("arbiter")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+app.loader.import_module("config.logs")  # carries the request id into tasks (task headers)
 
 # Tasks that can run for minutes on one file (hashing and scanning a 50 GB checkpoint).
 VALIDATION_TASKS = frozenset({"registry.tasks.validate_artifact", "registry.tasks.scrub_artifacts"})
