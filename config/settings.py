@@ -277,12 +277,21 @@ CELERY_BEAT_SCHEDULE = {
         "task": "governance.tasks.assessments_review",
         "schedule": timedelta(minutes=env.int("ASSESSMENT_REVIEW_INTERVAL_MINUTES", default=60)),
     },
+    # Unreferenced files in the artifact storage (leftovers of crashes) are deleted past a grace period.
+    **(
+        {"blobs-gc": {"task": "registry.tasks.blobs_gc", "schedule": timedelta(hours=_BLOBS_GC_EVERY_HOURS)}}
+        if (_BLOBS_GC_EVERY_HOURS := env.int("BLOBS_GC_EVERY_HOURS", default=0))
+        else {}
+    ),
     # Webhook deliveries whose task was lost (broker down when enqueued, worker killed) are sent again.
     "webhooks-requeue": {
         "task": "governance.tasks.webhooks_requeue",
         "schedule": env.int("WEBHOOK_REQUEUE_EVERY_SECONDS", default=300),
     },
 }
+
+# `manage.py blobs gc` and its beat task keep unreferenced files younger than this (uploads being registered).
+BLOBS_GC_GRACE_HOURS = env.int("BLOBS_GC_GRACE_HOURS", default=24)
 
 # --- Cache ---------------------------------------------------------------------------------------
 # API throttle counters live here, so every process must share it: Redis (Django's built-in backend) when

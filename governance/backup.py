@@ -18,7 +18,7 @@ import json
 import os
 import random
 import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +29,7 @@ from django.utils import timezone
 
 from governance import checkpoints
 from governance.models import AuditEvent
+from registry import blobstore
 
 FORMAT = 1
 DUMP = "database.dump"
@@ -59,19 +60,6 @@ def _sha256_file(path: Path) -> str:
         while chunk := handle.read(CHUNK):
             digest.update(chunk)
     return digest.hexdigest()
-
-
-def _walk(store, directory: str = "") -> Iterator[str]:
-    """Every file key of a Django storage (local disk or S3), depth first."""
-    try:
-        directories, files = store.listdir(directory)
-    except FileNotFoundError:
-        return
-    prefix = f"{directory}/" if directory else ""
-    for name in sorted(files):
-        yield prefix + name
-    for name in sorted(directories):
-        yield from _walk(store, prefix + name)
 
 
 def _checkpoint_after(key: str, head: int) -> bool:
@@ -111,7 +99,7 @@ def backup_create(*, target: Path, progress: Callable[[str], None] = lambda line
         head = AuditEvent.objects.order_by("-seq").values_list("seq", flat=True).first() or 0
         _run(["pg_dump", "--format=custom", "--no-owner", f"--snapshot={snapshot}", "--file", str(target / DUMP)])
     store, files = _storage(), []
-    for key in _walk(store):
+    for key in blobstore.walk():
         if key.startswith(SKIPPED_PREFIXES) or _checkpoint_after(key, head):
             continue
         destination = target / FILES / key
@@ -180,7 +168,7 @@ def _target_problems() -> list[str]:
     tables = connection.introspection.table_names()
     if tables:
         problems.append(f"the database {connection.settings_dict['NAME']} has {len(tables)} tables")
-    if next(_walk(_storage()), None) is not None:
+    if next(blobstore.walk(), None) is not None:
         problems.append("the artifact storage holds files")
     return problems
 

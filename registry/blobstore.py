@@ -61,6 +61,20 @@ def delete(key: str) -> None:
         storage().delete(key)
 
 
+def walk(directory: str = "") -> Iterator[str]:
+    """Every file key under `directory` of the artifact storage (local disk or S3), depth first."""
+    store = storage()
+    try:
+        directories, files = store.listdir(directory)
+    except FileNotFoundError:
+        return
+    prefix = f"{directory}/" if directory else ""
+    for name in sorted(files):
+        yield prefix + name
+    for name in sorted(directories):
+        yield from walk(prefix + name)
+
+
 def exists(key: str) -> bool:
     return storage().exists(key)
 
