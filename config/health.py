@@ -22,6 +22,9 @@ from health_check.views import HealthCheckView
 from config.cache import shared_cache_outage
 
 
+_MIGRATED: set[str] = set()  # database aliases found fully migrated by this process
+
+
 @dataclasses.dataclass
 class Migrated(HealthCheck):
     """Every migration this code ships has been applied (an instance started before `migrate` is not ready)."""
@@ -29,6 +32,8 @@ class Migrated(HealthCheck):
     alias: str = DEFAULT_DB_ALIAS
 
     def run(self):
+        if self.alias in _MIGRATED:  # applied migrations are not taken back while this code runs
+            return
         connection = connections[self.alias]
         try:
             executor = MigrationExecutor(connection)
@@ -39,6 +44,7 @@ class Migrated(HealthCheck):
             connection.close()  # this runs in a worker thread: leave no connection behind
         if pending:
             raise ServiceUnavailable(f"{len(pending)} migration(s) not applied: run `manage.py migrate`")
+        _MIGRATED.add(self.alias)
 
 
 @dataclasses.dataclass
