@@ -17,3 +17,14 @@ def outage_state():
     yield shared_cache_outage
     shared_cache_outage.since, shared_cache_outage.retry_seconds = None, previous
     throttling._FALLBACK_CACHE.clear()
+
+
+@pytest.fixture
+def eager_tasks():
+    """Tasks run in-process for this test, even where REDIS_URL is set (as in CI)."""
+    from config.celery import app
+
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield app
+    app.conf.task_always_eager = previous

@@ -74,7 +74,7 @@ CATALOG = {
 
 
 @pytest.fixture
-def registry_backup(postgres, owner, artifact_storage, tmp_path, django_capture_on_commit_callbacks):
+def registry_backup(postgres, owner, artifact_storage, eager_tasks, tmp_path, django_capture_on_commit_callbacks):
     """A small registry (two models, an artifact, audit events, a checkpoint) and its backup."""
     model = make_model(owner, name="churn")
     version = make_version(owner, model)

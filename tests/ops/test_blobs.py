@@ -33,7 +33,7 @@ def _orphan(storage_dir, key: str, data: bytes, age_seconds: float):
 
 
 def test_usage_counts_a_shared_blob_once_per_group_and_every_reference(
-    owner, team_alpha, artifact_storage, django_capture_on_commit_callbacks
+    owner, team_alpha, artifact_storage, eager_tasks, django_capture_on_commit_callbacks
 ):
     data = safetensors_bytes()
     with django_capture_on_commit_callbacks(execute=True):
@@ -51,7 +51,7 @@ def test_usage_counts_a_shared_blob_once_per_group_and_every_reference(
 
 
 def test_gc_deletes_only_unreferenced_files_past_the_grace_period_and_audits_each(
-    owner, artifact_storage, django_capture_on_commit_callbacks
+    owner, artifact_storage, eager_tasks, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
         kept = _upload(owner, make_version(owner, make_model(owner, name="m")), safetensors_bytes(), "w.safetensors")

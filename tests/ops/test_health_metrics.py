@@ -143,7 +143,7 @@ def test_metrics_are_404_unless_from_an_allowed_network_or_an_administrators_adm
 
 
 def test_metrics_report_the_registry_and_the_processes(
-    settings, client, owner, artifact_storage, django_capture_on_commit_callbacks
+    settings, client, owner, artifact_storage, eager_tasks, django_capture_on_commit_callbacks
 ):
     settings.METRICS_ALLOWED_NETWORKS = ["127.0.0.1/32"]
     version = make_version(owner, make_model(owner, name="m"))
