@@ -21,7 +21,6 @@ from health_check.views import HealthCheckView
 
 from config.cache import shared_cache_outage
 
-
 _MIGRATED: set[str] = set()  # database aliases found fully migrated by this process
 
 
