@@ -6,7 +6,7 @@ PIP := $(PY) -m pip --disable-pip-version-check
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run install dev serve migrate seed test lint worker beat check clean
+.PHONY: run install dev serve migrate seed test lint worker worker-default beat check clean
 
 $(VENV)/.installed: pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -46,9 +46,22 @@ check: dev
 	$(PY) manage.py check
 	$(PY) manage.py makemigrations --check --dry-run
 
-## A Celery worker (and its beat scheduler) for when REDIS_URL is set.
+## Production processes (docs/operations.md); they need DATABASE_URL and REDIS_URL.
+## gunicorn with the recommended settings (config/gunicorn.py): about one worker per core, 4 threads each.
+serve: install
+	GUNICORN_BIND=$(HOST):$(PORT) $(VENV)/bin/gunicorn config.wsgi --config python:config.gunicorn
+
+## Celery worker for the validation queue (artifact validation and scrubbing: long tasks).
 worker: install
-	$(VENV)/bin/celery -A config worker --beat --loglevel=INFO --concurrency=2
+	$(VENV)/bin/celery -A config worker -Q $${CELERY_VALIDATION_QUEUE:-validation} --loglevel=INFO --concurrency=2
+
+## Celery worker for the default queue (notifications, webhooks, exports, periodic sweeps).
+worker-default: install
+	$(VENV)/bin/celery -A config worker -Q $${CELERY_QUEUE:-default} --loglevel=INFO --concurrency=2
+
+## The periodic scheduler: exactly one per deployment.
+beat: install
+	$(VENV)/bin/celery -A config beat --loglevel=INFO --schedule var/celerybeat-schedule
 
 clean:
 	rm -rf $(VENV) var/arbiter.sqlite3* var/media

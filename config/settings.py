@@ -67,12 +67,15 @@ INSTALLED_APPS = [
     "guardian",
     "axes",
     "csp",
+    "health_check",
+    "django_prometheus",
     "registry",
     "governance",
     "governance.sso",
 ]
 
 MIDDLEWARE = [
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -85,8 +88,11 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "governance.audit.RequestContextMiddleware",
+    "config.logs.RequestLogMiddleware",
     "registry.middleware.DomainErrorMiddleware",
+    "registry.middleware.UnavailableMiddleware",
     "axes.middleware.AxesMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -124,6 +130,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # Django's PostgreSQL backend, counting queries, their durations and errors for /metrics.
+    DATABASES["default"]["ENGINE"] = "django_prometheus.db.backends.postgresql"
 # The few statements every API request runs (token lookup, roles, alias and model reads) are prepared once per
 # connection (registry/rawsql.py). Turn off behind a transaction-pooling proxy without prepared-statement support.
 DATABASE_PREPARED_STATEMENTS = env.bool("DATABASE_PREPARED_STATEMENTS", default=True)
@@ -229,6 +237,8 @@ if STORAGE_URL:
             "bucket_name": _parsed.netloc,
             "location": _parsed.path.strip("/"),
             "endpoint_url": env("AWS_S3_ENDPOINT_URL", default=None),
+            "access_key": env("AWS_ACCESS_KEY_ID", default=None),
+            "secret_key": env("AWS_SECRET_ACCESS_KEY", default=None),
             "region_name": env("AWS_S3_REGION_NAME", default=None),
             "file_overwrite": False,
             "default_acl": None,
@@ -270,6 +280,7 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False  # workers log through LOGGING below (LOG_FORMAT=json included)
 # Unacknowledged tasks of a worker that died are redelivered after this many seconds.
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
@@ -279,7 +290,12 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 }
 CELERY_BROKER_CONNECTION_TIMEOUT = 3
 CELERY_TIMEZONE = TIME_ZONE
-CELERY_TASK_DEFAULT_QUEUE = env("CELERY_QUEUE", default="celery")
+# Queues: artifact work that can take minutes (validation, scrubbing) goes to its own queue, so a long scan never
+# delays a notification or a webhook; everything else goes to the default queue (config.celery.route_task).
+# Run one worker pool per queue: `make worker` (validation) and `make worker-default`.
+CELERY_TASK_DEFAULT_QUEUE = env("CELERY_QUEUE", default="default")
+CELERY_VALIDATION_QUEUE = env("CELERY_VALIDATION_QUEUE", default="validation")
+CELERY_TASK_ROUTES = ["config.celery.route_task"]
 # How often the audit chain is recomputed: the beat task's period, and the age beyond which the audit page
 # starts a verification itself when someone opens it (no beat runs under `make run`).
 AUDIT_VERIFY_EVERY_MINUTES = env.int("AUDIT_VERIFY_EVERY_MINUTES", default=360)
@@ -313,12 +329,21 @@ CELERY_BEAT_SCHEDULE = {
         "task": "governance.tasks.assessments_review",
         "schedule": timedelta(minutes=env.int("ASSESSMENT_REVIEW_INTERVAL_MINUTES", default=60)),
     },
+    # Unreferenced files in the artifact storage (leftovers of crashes) are deleted past a grace period.
+    **(
+        {"blobs-gc": {"task": "registry.tasks.blobs_gc", "schedule": timedelta(hours=_BLOBS_GC_EVERY_HOURS)}}
+        if (_BLOBS_GC_EVERY_HOURS := env.int("BLOBS_GC_EVERY_HOURS", default=0))
+        else {}
+    ),
     # Webhook deliveries whose task was lost (broker down when enqueued, worker killed) are sent again.
     "webhooks-requeue": {
         "task": "governance.tasks.webhooks_requeue",
         "schedule": env.int("WEBHOOK_REQUEUE_EVERY_SECONDS", default=300),
     },
 }
+
+# `manage.py blobs gc` and its beat task keep unreferenced files younger than this (uploads being registered).
+BLOBS_GC_GRACE_HOURS = env.int("BLOBS_GC_GRACE_HOURS", default=24)
 
 # --- Cache ---------------------------------------------------------------------------------------
 # API throttle counters live here, so every process must share it: Redis (Django's built-in backend) when
@@ -435,18 +460,36 @@ CONTENT_SECURITY_POLICY = {
 }
 
 # --- Logging -------------------------------------------------------------------------------------
-# One console handler, on the root logger: Django's own `django` console handler is dropped (with DEBUG=1 it
-# printed every line twice), and a refused request (4xx) is one warning line, without the traceback of the
-# PermissionDenied or Http404 that produced it; server errors (5xx) keep theirs.
+# LOG_FORMAT=json: one JSON object per line (config/logs.py); `text` otherwise. One console handler, on the root
+# logger: Django's own `django` console handler is dropped (with DEBUG=1 it printed every line twice), and a
+# refused request (4xx) is one warning line, without the traceback of the PermissionDenied or Http404 that
+# produced it; server errors (5xx) keep theirs.
+LOG_FORMAT = env("LOG_FORMAT", default="text")
+if LOG_FORMAT not in ("text", "json"):
+    raise ImproperlyConfigured("LOG_FORMAT must be `text` or `json`.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"client_errors_without_traceback": {"()": "config.logfilters.ClientErrorsWithoutTraceback"}},
+    "filters": {
+        "request": {"()": "config.logs.RequestContextFilter"},
+        "client_errors_without_traceback": {"()": "config.logfilters.ClientErrorsWithoutTraceback"},
+    },
     "formatters": {
-        "django.server": {"()": "django.utils.log.ServerFormatter", "format": "[{server_time}] {message}", "style": "{"}
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(levelname)s %(name)s %(message)s %(request_id)s %(user)s %(token_prefix)s",
+            "rename_fields": {"levelname": "level", "name": "logger"},
+            "timestamp": "time",
+        },
+        "django.server": {
+            "()": "django.utils.log.ServerFormatter",
+            "format": "[{server_time}] {message}",
+            "style": "{",
+        },
     },
     "handlers": {
-        "console": {"class": "logging.StreamHandler"},
+        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["request"]},
         "django.server": {"class": "logging.StreamHandler", "formatter": "django.server"},
     },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
@@ -499,3 +542,17 @@ if not AUDIT_HMAC_KEY and DEVELOPMENT:
     import hashlib
 
     AUDIT_HMAC_KEY = hashlib.sha256(f"arbiter-audit-checkpoints:{SECRET_KEY}".encode()).hexdigest()
+
+# --- Operations ----------------------------------------------------------------------------------
+# /metrics answers these networks (CIDR, comma-separated), and otherwise only an administrator's unrestricted
+# API token with the `admin` scope; everyone else gets a 404. Empty by default: nothing is exposed by address.
+METRICS_ALLOWED_NETWORKS = env.list("METRICS_ALLOWED_NETWORKS", default=[])
+# Under gunicorn (several processes), an empty directory where prometheus_client keeps each process's counters,
+# so /metrics adds them up. prometheus_client reads it from the environment; it is created here if missing.
+PROMETHEUS_MULTIPROC_DIR = env("PROMETHEUS_MULTIPROC_DIR", default="")
+if PROMETHEUS_MULTIPROC_DIR:
+    Path(PROMETHEUS_MULTIPROC_DIR).mkdir(parents=True, exist_ok=True)
+# A Celery worker serves its task counters on this port for Prometheus (0: off).
+WORKER_METRICS_PORT = env.int("WORKER_METRICS_PORT", default=0)
+# Health and metrics answer over plain HTTP too: container health checks and scrapers talk to the process directly.
+SECURE_REDIRECT_EXEMPT = [r"^health/", r"^metrics$"]

@@ -2,6 +2,8 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from config import health
+from governance import metrics
 from governance.sso.views import SignInView, SignOutView
 from registry.api.mlflow import urls as mlflow_urls
 
@@ -18,6 +20,9 @@ urlpatterns = [
     path("api/2.0/mlflow-artifacts/", include(mlflow_urls.artifact_urlpatterns)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
+    path("health/live", health.live, name="health-live"),
+    path("health/ready", health.ready, name="health-ready"),
+    path("metrics", metrics.metrics, name="metrics"),
 ]
 
 # Unmatched URLs and unexpected errors: JSON under /api/ (MLflow's shape under /api/2.0/), the app's own pages

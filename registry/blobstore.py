@@ -16,8 +16,11 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+from botocore.exceptions import BotoCoreError, ClientError
 from django.core.files import File
 from django.core.files.storage import FileSystemStorage, storages
+
+from registry.exceptions import Unavailable
 
 CHUNK = 4 * 1024 * 1024
 
@@ -35,9 +38,18 @@ def blob_key(digest: str) -> str:
 
 
 def save_upload(fileobj) -> str:
-    """Store an uploaded file (a local temporary file) under a fresh `uploads/` key and return the key."""
+    """Store an uploaded file (a local temporary file) under a fresh `uploads/` key and return the key. Raises
+    `Unavailable` (503) when the storage cannot take it (unreachable, full, refusing); nothing is kept then."""
     key = f"uploads/{uuid.uuid4().hex}"
-    saved = storage().save(key, fileobj if isinstance(fileobj, File) else File(fileobj))
+    try:
+        saved = storage().save(key, fileobj if isinstance(fileobj, File) else File(fileobj))
+    except (OSError, BotoCoreError, ClientError) as exc:
+        with contextlib.suppress(OSError, BotoCoreError, ClientError):
+            delete(key)
+        raise Unavailable(
+            "The artifact storage cannot take files right now; the upload was not kept. Try again shortly.",
+            code="storage_unavailable",
+        ) from exc
     if saved != key:  # storages never rename a fresh uuid, but fail loudly rather than lose track of a file
         storage().delete(saved)
         raise OSError(f"storage stored {key} as {saved}")
@@ -47,6 +59,20 @@ def save_upload(fileobj) -> str:
 def delete(key: str) -> None:
     with contextlib.suppress(FileNotFoundError):
         storage().delete(key)
+
+
+def walk(directory: str = "") -> Iterator[str]:
+    """Every file key under `directory` of the artifact storage (local disk or S3), depth first."""
+    store = storage()
+    try:
+        directories, files = store.listdir(directory)
+    except FileNotFoundError:
+        return
+    prefix = f"{directory}/" if directory else ""
+    for name in sorted(files):
+        yield prefix + name
+    for name in sorted(directories):
+        yield from walk(prefix + name)
 
 
 def exists(key: str) -> bool:

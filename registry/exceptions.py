@@ -51,3 +51,14 @@ class NameUnavailable(Conflict):
 class PayloadTooLarge(DomainError):
     status = 413
     code = "too_large"
+
+
+class Unavailable(Exception):
+    """A part Arbiter depends on (the database, the artifact storage) cannot be reached: nothing was changed and
+    the request may be tried again later. Answered 503 with `Retry-After` (registry.middleware), never a 500."""
+
+    retry_after = 30
+
+    def __init__(self, message: str, *, code: str = "service_unavailable"):
+        super().__init__(message)
+        self.message, self.code = message, code

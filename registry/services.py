@@ -1403,3 +1403,66 @@ def artifact_download_record(*, actor, artifact: Artifact, override: bool = Fals
         target=artifact,
         changes={"sha256": artifact.sha256, "override": bool(blocked and override)},
     )
+
+
+# --- Storage: what it holds, and unreferenced files ------------------------------------------------------------
+
+GC_PREFIXES = ("blobs/", "uploads/")
+
+
+def blobs_unreferenced(*, older_than: timedelta) -> list[tuple[str, int]]:
+    """Files under `blobs/` and `uploads/` of the artifact storage that no artifact references and that were last
+    written more than `older_than` ago, as (key, size). The grace period keeps uploads still being registered, and
+    a blob whose digest an artifact carries (declared or computed) is kept even if no artifact points at it yet."""
+    store, cutoff, found = blobstore.storage(), timezone.now() - older_than, []
+    referenced = set(Artifact.objects.values_list("storage_key", flat=True))
+    digests = {d for pair in Artifact.objects.values_list("sha256", "declared_sha256") for d in pair if d}
+    for prefix in GC_PREFIXES:
+        for key in blobstore.walk(prefix.rstrip("/")):
+            if key in referenced or key.rsplit("/", 1)[-1] in digests:
+                continue
+            if store.get_modified_time(key) < cutoff:
+                found.append((key, store.size(key)))
+    return found
+
+
+@transaction.atomic
+def blob_collect(*, actor, key: str) -> int | None:
+    """Delete one stored file that no artifact references (`manage.py blobs gc`); audited as `blob.deleted`.
+    Returns the bytes freed, or None when an artifact references the file by now (it is kept)."""
+    if actor is not None and not permissions.is_administrator(actor):
+        raise PermissionDenied("Only administrators may delete stored files.")
+    if not key.startswith(GC_PREFIXES):
+        raise InvalidInput(f"'{key}' is not a blob or an upload.", code="not_a_blob")
+    digest = key.rsplit("/", 1)[-1]
+    if Artifact.objects.filter(Q(storage_key=key) | Q(sha256=digest) | Q(declared_sha256=digest)).exists():
+        return None
+    size = blobstore.storage().size(key)
+    audit_record(
+        actor=actor,
+        action="blob.deleted",
+        target_type="blob",
+        target_id=digest,  # the digest, or the upload's random name
+        target_label=key,
+        changes={"key": key, "size": size},
+    )
+    transaction.on_commit(lambda: blobstore.delete(key))
+    return size
+
+
+def storage_usage() -> dict[str, dict[str, dict[str, int]]]:
+    """Bytes per model, team and stage: `stored` counts each blob once within the group, `referenced` counts every
+    artifact (what the group would take without de-duplication). `total` is the whole registry."""
+    rows = Artifact.objects.values_list(
+        "storage_key", "size", "version__model__name", "version__model__team__name", "version__stage"
+    )
+    groups: dict[str, dict[str, dict[str, Any]]] = {"model": {}, "team": {}, "stage": {}, "total": {}}
+    for key, size, model, team, stage in rows.iterator():
+        for kind, name in (("model", model), ("team", team or "(no team)"), ("stage", stage), ("total", "all")):
+            entry = groups[kind].setdefault(name, {"keys": {}, "referenced": 0})
+            entry["keys"][key] = size
+            entry["referenced"] += size
+    return {
+        kind: {name: {"stored": sum(e["keys"].values()), "referenced": e["referenced"]} for name, e in names.items()}
+        for kind, names in groups.items()
+    }

@@ -9,8 +9,11 @@ that keeps crashing workers from looping forever.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from botocore.exceptions import BotoCoreError, ClientError
 from celery import shared_task
+from django.conf import settings
 
 from registry import services
 from registry.choices import ArtifactStatus
@@ -60,3 +63,12 @@ def import_version_files(version_id: int) -> str | None:
     """Import the files under a version's allowed source (safe to deliver twice, like `validate_artifact`)."""
     version = services.version_import(version_id=version_id)
     return version.import_status if version else None
+
+
+@shared_task
+def blobs_gc() -> int:
+    """Periodic when BLOBS_GC_EVERY_HOURS is set: delete stored files no artifact references, past the grace
+    period (BLOBS_GC_GRACE_HOURS). Returns the bytes freed."""
+    grace = timedelta(hours=settings.BLOBS_GC_GRACE_HOURS)
+    freed = [services.blob_collect(actor=None, key=key) for key, _ in services.blobs_unreferenced(older_than=grace)]
+    return sum(size for size in freed if size)

@@ -236,7 +236,8 @@ def artifact_storage(settings, tmp_path):
 
 
 def _reset_broker(app, url: str, queue: str) -> None:
-    app.conf.update(broker_url=url, task_always_eager=False, task_default_queue=queue)
+    # One private queue for everything (validation included), unless the test routes validation on its own.
+    app.conf.update(broker_url=url, task_always_eager=False, task_default_queue=queue, validation_queue=queue)
     # The connection and producer pools remember the broker they were made for: drop them (kombu keys its
     # global pools by broker URL, so the next publish gets pools for the new URL).
     app._pool = None
@@ -252,7 +253,8 @@ def thread_worker(broker_url: str):
 
     from config.celery import app
 
-    previous = {key: app.conf[key] for key in ("broker_url", "task_always_eager", "task_default_queue")}
+    keys = ("broker_url", "task_always_eager", "task_default_queue", "validation_queue")
+    previous = {key: app.conf[key] for key in keys}
     _reset_broker(app, broker_url, f"test-{uuid.uuid4().hex[:12]}")
     try:
         with start_worker(
@@ -261,7 +263,7 @@ def thread_worker(broker_url: str):
             yield app
     finally:
         _reset_broker(app, previous["broker_url"], previous["task_default_queue"])
-        app.conf.task_always_eager = previous["task_always_eager"]
+        app.conf.update(task_always_eager=previous["task_always_eager"], validation_queue=previous["validation_queue"])
 
 
 @pytest.fixture

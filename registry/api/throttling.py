@@ -15,16 +15,23 @@ table) and read on every request. Counters live in Django's default cache: Redis
 keeps a list of every request's timestamp in the window and reads and rewrites it on each request (at a rate of
 1,200 a minute, a 10 kB pickle twice per request). A throttled request answers 429 in the API's error
 shape with `Retry-After`. Client addresses come from REMOTE_ADDR only (`governance.audit.client_ip`).
+
+When the shared cache does not answer, every budget is counted in this process's memory instead (the same
+rates, per process) until it is back: the outage is logged once, counted in `/metrics`
+(`arbiter_throttle_fallback_total`) and shown by `/health/ready`; the API keeps answering.
 """
 
 from __future__ import annotations
 
 import math
 
+from django.core.cache.backends.locmem import LocMemCache
 from django.core.exceptions import ImproperlyConfigured
 from rest_framework import exceptions, permissions, throttling
 from rest_framework.settings import api_settings
 
+from config.cache import CACHE_ERRORS, shared_cache_outage
+from config.metrics import THROTTLE_FALLBACKS
 from governance.audit import client_ip
 from registry.models import ApiToken
 
@@ -74,12 +81,30 @@ class SlidingWindowThrottle(throttling.SimpleRateThrottle):
         return max(math.ceil((1 - room / self.previous) * self.duration - into), 1)
 
 
+# Counters used while the shared cache is unreachable: this process's memory.
+_FALLBACK_CACHE = LocMemCache("arbiter-throttle-fallback", {"OPTIONS": {"MAX_ENTRIES": 100_000}})
+
+
 def _window_hit(cache, current: str, previous: str, timeout: int) -> tuple[int, int]:
-    """Count a hit in `current`, read `previous`: one round trip on Redis (config.cache.RedisCache)."""
+    """Count a hit in `current`, read `previous`: one round trip on Redis (config.cache.RedisCache), or in this
+    process's memory while Redis is unreachable."""
     hit = getattr(cache, "window_hit", None)
-    if hit is not None:
-        return hit(current, previous, timeout)
-    if cache.add(current, 1, timeout):  # other caches (local memory in `make run`): add, else increment
+    if hit is None:
+        return _local_window_hit(cache, current, previous, timeout)
+    if shared_cache_outage.should_try():
+        try:
+            counts = hit(current, previous, timeout)
+        except CACHE_ERRORS as exc:
+            shared_cache_outage.failed(exc)
+        else:
+            shared_cache_outage.recovered()
+            return counts
+    THROTTLE_FALLBACKS.inc()
+    return _local_window_hit(_FALLBACK_CACHE, current, previous, timeout)
+
+
+def _local_window_hit(cache, current: str, previous: str, timeout: int) -> tuple[int, int]:
+    if cache.add(current, 1, timeout):  # caches without window_hit (local memory in `make run`): add, else increment
         count = 1
     else:
         try:

@@ -106,6 +106,9 @@ class Endpoint:
     personal: bool = False
     # True for a POST that only reads (MLflow's get-latest-versions): not a write for "an auditor changes nothing".
     read_only: bool = False
+    # What a caller who is not signed in gets, when it is not the sign-in redirect (302) or 401 (API): the health
+    # endpoints answer everyone, /metrics answers 404 to anyone who is not allowed.
+    anonymous: int | None = None
 
     @property
     def needed_scope(self) -> str:

@@ -66,7 +66,7 @@ def expected_status(endpoint: Endpoint, persona: str, visibility: str) -> int:
     if endpoint.expect is not None and persona != "anonymous":
         return endpoint.expect(persona, visibility)
     if persona == "anonymous":
-        return 401 if endpoint.api else 302
+        return endpoint.anonymous or (401 if endpoint.api else 302)
     if endpoint.model_scoped:
         sees = visibility == Visibility.INTERNAL or persona in SEES_RESTRICTED
         if not sees:

@@ -75,6 +75,7 @@ def _start_worker_process(*, broker: str, queue: str, media: Path, log: Path) ->
         "DATABASE_URL": _database_url(),
         "REDIS_URL": broker,
         "CELERY_QUEUE": queue,
+        "CELERY_VALIDATION_QUEUE": queue,
         "MEDIA_ROOT": str(media),
         "CELERY_VISIBILITY_TIMEOUT": "3",
         "CELERY_TASK_ALWAYS_EAGER": "0",
