@@ -10,27 +10,20 @@ from django.urls import reverse
 from django.utils import timezone
 
 from governance.choices import (
+    PENDING_APPROVAL_STATUSES,
+    ApprovalStatus,
     AssessmentFramework,
     AssessmentStatus,
+    CommitteeRole,
     DeliveryStatus,
     EvidenceKind,
+    QuorumRule,
     RiskCategory,
     RiskStatus,
+    VoteDecision,
     risk_band,
 )
-from registry.choices import RiskTier
-
-QUORUM_RULES = [("count", "At least N approvals"), ("fraction", "A share of members"), ("unanimous", "Unanimity")]
-APPROVAL_STATUSES = [
-    ("open", "Open"),
-    ("approved", "Approved"),
-    ("rejected", "Rejected"),
-    ("changes_requested", "Changes requested"),
-    ("withdrawn", "Withdrawn"),
-    ("expired", "Expired"),
-    ("promoted", "Promoted"),
-]
-VOTE_DECISIONS = [("approve", "Approve"), ("reject", "Reject"), ("request_changes", "Request changes")]
+from registry.choices import RiskTier, Stage
 
 
 class AuditEvent(models.Model):
@@ -110,7 +103,7 @@ class Committee(models.Model):
     name = models.CharField(max_length=100, unique=True)
     slug = models.SlugField(max_length=100, unique=True)
     purpose = models.TextField(blank=True)
-    quorum_rule = models.CharField(max_length=20, choices=QUORUM_RULES, default="count")
+    quorum_rule = models.CharField(max_length=20, choices=QuorumRule.choices, default=QuorumRule.COUNT)
     min_approvals = models.PositiveSmallIntegerField(default=1)
     approval_fraction = models.FloatField(default=0.5, help_text="For the fraction rule: share of eligible members.")
     veto_on_reject = models.BooleanField(default=False, help_text="One rejection rejects the request.")
@@ -127,9 +120,9 @@ class Committee(models.Model):
         return self.name
 
     def rule_text(self) -> str:
-        if self.quorum_rule == "unanimous":
+        if self.quorum_rule == QuorumRule.UNANIMOUS:
             text = "every eligible member approves"
-        elif self.quorum_rule == "fraction":
+        elif self.quorum_rule == QuorumRule.FRACTION:
             text = f"{self.approval_fraction:.0%} of eligible members approve"
         else:
             text = f"{self.min_approvals} approval{'s' if self.min_approvals != 1 else ''}"
@@ -139,7 +132,7 @@ class Committee(models.Model):
 class CommitteeMembership(models.Model):
     committee = models.ForeignKey(Committee, on_delete=models.CASCADE, related_name="memberships")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="committee_memberships")
-    role = models.CharField(max_length=10, choices=[("chair", "Chair"), ("member", "Member")], default="member")
+    role = models.CharField(max_length=10, choices=CommitteeRole.choices, default=CommitteeRole.MEMBER)
 
     class Meta:
         ordering = ["committee", "-role", "user__username"]
@@ -184,7 +177,7 @@ class ApprovalRequest(models.Model):
 
     version = models.ForeignKey("registry.ModelVersion", on_delete=models.CASCADE, related_name="approval_requests")
     target_stage = models.CharField(max_length=20)
-    status = models.CharField(max_length=20, choices=APPROVAL_STATUSES, default="open")
+    status = models.CharField(max_length=20, choices=ApprovalStatus.choices, default=ApprovalStatus.OPEN)
     justification = models.TextField()
     round = models.PositiveSmallIntegerField(default=1)
     committees = models.ManyToManyField(Committee, related_name="requests")
@@ -208,7 +201,7 @@ class ApprovalRequest(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["version", "target_stage"],
-                condition=models.Q(status__in=["open", "changes_requested"]),
+                condition=models.Q(status__in=[ApprovalStatus.OPEN, ApprovalStatus.CHANGES_REQUESTED]),
                 name="one_open_request_per_version_stage",
             )
         ]
@@ -228,7 +221,28 @@ class ApprovalRequest(models.Model):
 
     @property
     def is_open(self) -> bool:
-        return self.status == "open"
+        """Committees are voting on it."""
+        return self.status == ApprovalStatus.OPEN
+
+    @property
+    def is_pending(self) -> bool:
+        """Open or returned for changes: it still holds its version and stage."""
+        return self.status in PENDING_APPROVAL_STATUSES
+
+    @property
+    def is_withdrawable(self) -> bool:
+        """Pending, or approved but not used yet: its submitter may still withdraw it."""
+        return self.is_pending or self.status == ApprovalStatus.APPROVED
+
+    @property
+    def grants_approval(self) -> bool:
+        """Approved, whether used for its move yet or not."""
+        return self.status in (ApprovalStatus.APPROVED, ApprovalStatus.PROMOTED)
+
+    @property
+    def is_promotable(self) -> bool:
+        """An approval for production that has not been used yet: *Promote* can cite it."""
+        return self.status == ApprovalStatus.APPROVED and self.target_stage == Stage.PRODUCTION
 
 
 class Vote(models.Model):
@@ -238,7 +252,7 @@ class Vote(models.Model):
     committee = models.ForeignKey(Committee, on_delete=models.PROTECT, related_name="votes")
     voter = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="votes")
     round = models.PositiveSmallIntegerField()
-    decision = models.CharField(max_length=20, choices=VOTE_DECISIONS)
+    decision = models.CharField(max_length=20, choices=VoteDecision.choices)
     comment = models.TextField(blank=True)
     accepted_flagged = models.BooleanField(default=False)
     cast_at = models.DateTimeField(default=timezone.now)

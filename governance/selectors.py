@@ -13,7 +13,7 @@ from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
 
-from governance.choices import OPEN_RISK_STATUSES, AssessmentStatus
+from governance.choices import OPEN_RISK_STATUSES, ApprovalStatus, AssessmentStatus
 from governance.models import (
     ApprovalPolicy,
     ApprovalRequest,
@@ -65,7 +65,7 @@ def requests_to_review(*, user) -> QuerySet:
     """Open requests routed to a committee the user sits on (whether or not they may vote on each)."""
     return (
         permissions.restrict(_requests(), user, Action.VIEW)
-        .filter(status="open", committees__memberships__user=user)
+        .filter(status=ApprovalStatus.OPEN, committees__memberships__user=user)
         .distinct()
         .order_by("-submitted_at")
     )
@@ -76,7 +76,7 @@ def requests_awaiting_vote_count(*, user) -> int:
     if not getattr(user, "is_authenticated", False):
         return 0
     return (
-        ApprovalRequest.objects.filter(status="open", committees__memberships__user=user)
+        ApprovalRequest.objects.filter(status=ApprovalStatus.OPEN, committees__memberships__user=user)
         .exclude(votes__voter=user, votes__round=F("round"))
         .exclude(submitted_by=user)
         .values("pk")
@@ -159,7 +159,9 @@ def rollback_target(*, user, model, current=None) -> ApprovalRequest | None:
     if current is None:
         return None
     return (
-        ApprovalRequest.objects.filter(version__model=model, target_stage=Stage.PRODUCTION, status="promoted")
+        ApprovalRequest.objects.filter(
+            version__model=model, target_stage=Stage.PRODUCTION, status=ApprovalStatus.PROMOTED
+        )
         .exclude(version=current)
         .select_related("version")
         .order_by("-promoted_at")

@@ -37,7 +37,17 @@ from guardian.shortcuts import assign_perm
 from governance import evidence as evidence_storage
 from governance import exports, frameworks, gate, notifications, questionnaire, scoring, selectors
 from governance.audit import audit_record, diff, snapshot
-from governance.choices import AssessmentStatus, EvidenceKind, QuestionType, RiskCategory, RiskStatus
+from governance.choices import (
+    ApprovalStatus,
+    AssessmentStatus,
+    CommitteeRole,
+    EvidenceKind,
+    QuestionType,
+    QuorumRule,
+    RiskCategory,
+    RiskStatus,
+    VoteDecision,
+)
 from governance.filters import AuditEventFilter
 from governance.models import (
     ApprovalPolicy,
@@ -52,7 +62,7 @@ from governance.models import (
     Risk,
     Vote,
 )
-from governance.quorum import Outcome, QuorumRule, evaluate
+from governance.quorum import Outcome, evaluate
 from registry import permissions
 from registry import services as registry_services
 from registry.choices import ArtifactStatus, RiskTier, Stage
@@ -173,10 +183,10 @@ def committee_update(*, actor, committee: Committee, data: Mapping[str, Any]) ->
 
 
 @transaction.atomic
-def committee_member_set(*, actor, committee: Committee, user, role: str = "member") -> CommitteeMembership:
+def committee_member_set(*, actor, committee: Committee, user, role: str = CommitteeRole.MEMBER) -> CommitteeMembership:
     """Add a member, or change their role (`chair` or `member`)."""
     permissions.require_committee_management(actor)
-    if role not in ("chair", "member"):
+    if role not in CommitteeRole.values:
         raise InvalidInput("Role must be chair or member.", fields={"role": ["chair or member"]})
     if permissions.is_service_account(user):
         raise InvalidInput("Service accounts cannot sit on committees.", fields={"user": ["Not a person."]})
@@ -352,8 +362,8 @@ def _tally(committee: Committee, *, eligible: int, votes: list[Vote]):
     return evaluate(
         QuorumRule(committee.quorum_rule),
         eligible=eligible,
-        approvals=sum(1 for v in votes if v.decision == "approve"),
-        rejections=sum(1 for v in votes if v.decision == "reject"),
+        approvals=sum(1 for v in votes if v.decision == VoteDecision.APPROVE),
+        rejections=sum(1 for v in votes if v.decision == VoteDecision.REJECT),
         min_approvals=committee.min_approvals,
         fraction=committee.approval_fraction,
         veto=committee.veto_on_reject,
@@ -389,7 +399,7 @@ def _decide(request: ApprovalRequest, *, status: str, reason: str, actor) -> Non
     request.status = status
     request.decided_at = now
     request.decision_reason = reason
-    if status == "approved":
+    if status == ApprovalStatus.APPROVED:
         request.valid_until = gate.approval_validity()
         request.artifact_digests = gate.current_digests(request.version)
     request.save()
@@ -401,12 +411,16 @@ def _decide(request: ApprovalRequest, *, status: str, reason: str, actor) -> Non
             "status": {"before": before, "after": status},
             "reason": reason,
             "round": request.round,
-            "artifact_digests": request.artifact_digests if status == "approved" else None,
-            "valid_until": request.valid_until if status == "approved" else None,
+            "artifact_digests": request.artifact_digests if status == ApprovalStatus.APPROVED else None,
+            "valid_until": request.valid_until if status == ApprovalStatus.APPROVED else None,
         },
     )
     notifications_mark_done(request=request)
-    verb = {"approved": "approved", "rejected": "rejected", "changes_requested": "returned for changes"}[status]
+    verb = {
+        ApprovalStatus.APPROVED: "approved",
+        ApprovalStatus.REJECTED: "rejected",
+        ApprovalStatus.CHANGES_REQUESTED: "returned for changes",
+    }[status]
     _notify(
         [request.submitted_by, request.version.model.owner],
         f"{request.version} → {request.target_stage} was {verb}",
@@ -443,12 +457,12 @@ def vote_cast(
     )
     if refusal:
         raise PermissionDenied(refusal)
-    if decision not in ("approve", "reject", "request_changes"):
+    if decision not in VoteDecision.values:
         raise InvalidInput("Vote approve, reject or request_changes.", fields={"decision": ["Unknown decision."]})
-    if decision in ("reject", "request_changes") and not (comment or "").strip():
+    if decision in (VoteDecision.REJECT, VoteDecision.REQUEST_CHANGES) and not (comment or "").strip():
         raise InvalidInput("Explain a rejection or a change request.", fields={"comment": ["Required."]})
     flagged = gate.flagged_artifacts(request.version)
-    if decision == "approve" and flagged and not accept_flagged:
+    if decision == VoteDecision.APPROVE and flagged and not accept_flagged:
         names = ", ".join(a.filename for a in flagged)
         raise InvalidInput(
             f"Files flagged for review ({names}) must be explicitly accepted to approve.",
@@ -463,7 +477,7 @@ def vote_cast(
                 round=request.round,
                 decision=decision,
                 comment=(comment or "").strip(),
-                accepted_flagged=bool(flagged and accept_flagged and decision == "approve"),
+                accepted_flagged=bool(flagged and accept_flagged and decision == VoteDecision.APPROVE),
             )
     except IntegrityError as exc:
         raise Conflict("You already voted on this round; votes cannot be edited.", code="already_voted") from exc
@@ -477,25 +491,27 @@ def vote_cast(
     if vote.accepted_flagged:
         request.accepted_flagged = {**request.accepted_flagged, **{a.filename: a.sha256 for a in flagged}}
         request.save(update_fields=["accepted_flagged"])
-    if decision == "request_changes":
-        _decide(request, status="changes_requested", reason=vote.comment, actor=actor)
+    if decision == VoteDecision.REQUEST_CHANGES:
+        _decide(request, status=ApprovalStatus.CHANGES_REQUESTED, reason=vote.comment, actor=actor)
         return vote
     tallies = request_tallies(request)
     rejected = [(c, t) for c, t in tallies if t.outcome == Outcome.REJECTED]
     if rejected:
         reason = "; ".join(f"{c.name}: {t.reason}" for c, t in rejected)
-        _decide(request, status="rejected", reason=reason, actor=actor)
+        _decide(request, status=ApprovalStatus.REJECTED, reason=reason, actor=actor)
     elif all(t.outcome == Outcome.APPROVED for _, t in tallies):
         problems = gate.request_problems(request)
         if problems:
             _decide(
                 request,
-                status="changes_requested",
+                status=ApprovalStatus.CHANGES_REQUESTED,
                 reason="Quorum reached, but not ready: " + " ".join(p.message for p in problems),
                 actor=actor,
             )
         else:
-            _decide(request, status="approved", reason="All required committees reached quorum.", actor=actor)
+            _decide(
+                request, status=ApprovalStatus.APPROVED, reason="All required committees reached quorum.", actor=actor
+            )
     return vote
 
 
@@ -509,7 +525,7 @@ def approval_request_resubmit(*, actor, request: ApprovalRequest, justification:
     """Send a request returned for changes back to its committees as a new round (old votes stay)."""
     request = _locked_request(request)
     permissions.require(actor, Action.SUBMIT, request)
-    if request.status != "changes_requested":
+    if request.status != ApprovalStatus.CHANGES_REQUESTED:
         raise Conflict("Only a request returned for changes can be resubmitted.", code="not_returned")
     plan = gate.route(request.version, request.target_stage)
     _refuse_if_problems(
@@ -519,7 +535,7 @@ def approval_request_resubmit(*, actor, request: ApprovalRequest, justification:
     before = request.round
     before_digest = request.facts_digest
     request.round += 1
-    request.status = "open"
+    request.status = ApprovalStatus.OPEN
     request.decided_at = None
     request.decision_reason = ""
     request.accepted_flagged = {}
@@ -556,19 +572,19 @@ def approval_request_resubmit(*, actor, request: ApprovalRequest, justification:
 def approval_request_withdraw(*, actor, request: ApprovalRequest, reason: str = "") -> ApprovalRequest:
     request = _locked_request(request)
     permissions.require(actor, Action.SUBMIT, request)
-    if request.status not in ("open", "changes_requested", "approved"):
+    if not request.is_withdrawable:
         raise Conflict(
             f"A {request.get_status_display().lower()} request cannot be withdrawn.", code="not_withdrawable"
         )
     before = request.status
-    request.status = "withdrawn"
+    request.status = ApprovalStatus.WITHDRAWN
     request.decided_at = timezone.now()
     request.save(update_fields=["status", "decided_at"])
     audit_record(
         actor=actor,
         action="approval.withdrawn",
         target=request,
-        changes={"status": {"before": before, "after": "withdrawn"}, "reason": reason.strip()},
+        changes={"status": {"before": before, "after": ApprovalStatus.WITHDRAWN}, "reason": reason.strip()},
     )
     notifications_mark_done(request=request)
     return request
@@ -578,7 +594,7 @@ def approvals_expire() -> int:
     """Periodic: approvals not used for a promotion within APPROVAL_VALID_DAYS expire."""
     expired = 0
     now = timezone.now()
-    for request_id in ApprovalRequest.objects.filter(status="approved", valid_until__lte=now).values_list(
+    for request_id in ApprovalRequest.objects.filter(status=ApprovalStatus.APPROVED, valid_until__lte=now).values_list(
         "pk", flat=True
     ):
         with transaction.atomic():
@@ -587,15 +603,15 @@ def approvals_expire() -> int:
                 .select_related("version__model__owner", "submitted_by")
                 .get(pk=request_id)
             )
-            if request.status != "approved":
+            if request.status != ApprovalStatus.APPROVED:
                 continue
-            request.status = "expired"
+            request.status = ApprovalStatus.EXPIRED
             request.save(update_fields=["status"])
             audit_record(
                 actor=None,
                 action="approval.expired",
                 target=request,
-                changes={"status": {"before": "approved", "after": "expired"}},
+                changes={"status": {"before": ApprovalStatus.APPROVED, "after": ApprovalStatus.EXPIRED}},
             )
             notifications_mark_done(request=request)
             _notify(
@@ -667,14 +683,16 @@ def version_transition(
     version: ModelVersion,
     stage: str,
     justification: str = "",
-    archive_existing: bool = True,
+    archive_existing_versions: bool | None = None,
     through_staging: bool = False,
 ) -> ModelVersion:
     """Move a version through its lifecycle: the lifecycle rules, then the policy and approval gate. A
-    promotion to production archives the version it replaces (unless `archive_existing` is False) and marks
-    the approval used. With `through_staging`, a promotion of a version that cannot go straight to production
-    (in development or archived) first moves it to staging, through the same gate, in the same transaction:
-    *Promote to production* is one step for an approved version wherever it stands."""
+    promotion to production marks the approval used. `archive_existing_versions` (MLflow's option) archives
+    the other versions in the target stage, staging or production, in the same transaction; left as None, a
+    promotion to production archives the version it replaces and a move to staging archives none. With
+    `through_staging`, a promotion of a version that cannot go straight to production (in development or
+    archived) first moves it to staging, through the same gate, in the same transaction: *Promote to
+    production* is one step for an approved version wherever it stands."""
     version = ModelVersion.objects.select_for_update().select_related("model").get(pk=version.pk)
     permissions.require(actor, Action.CHANGE, version)
     if through_staging and stage == Stage.PRODUCTION and version.stage in (Stage.DEVELOPMENT, Stage.ARCHIVED):
@@ -687,22 +705,22 @@ def version_transition(
         version.stage == Stage.PRODUCTION and stage == Stage.STAGING
     ):
         decision = _gate_decision(actor=actor, version=version, stage=stage)
-    if stage == Stage.PRODUCTION:
-        replaced = list(
-            version.model.versions.filter(stage=Stage.PRODUCTION).exclude(pk=version.pk).order_by("version")
-        )
+    if archive_existing_versions is None:
+        archive_existing_versions = stage == Stage.PRODUCTION
+    replaced = []
+    if archive_existing_versions and stage in (Stage.STAGING, Stage.PRODUCTION):
+        replaced = list(version.model.versions.filter(stage=stage).exclude(pk=version.pk).order_by("version"))
     moved = registry_services.version_stage_apply(
         actor=actor, version=version, stage=stage, gate_decision=decision, reason=justification
     )
     if decision and decision.get("approval_request"):
-        ApprovalRequest.objects.filter(pk=decision["approval_request"], status="approved").update(
-            status="promoted", promoted_at=timezone.now()
+        ApprovalRequest.objects.filter(pk=decision["approval_request"], status=ApprovalStatus.APPROVED).update(
+            status=ApprovalStatus.PROMOTED, promoted_at=timezone.now()
         )
-    if stage == Stage.PRODUCTION and archive_existing:
-        for old in replaced:
-            registry_services.version_stage_apply(
-                actor=actor, version=old, stage=Stage.ARCHIVED, reason=f"replaced in production by v{version.version}"
-            )
+    for old in replaced:
+        registry_services.version_stage_apply(
+            actor=actor, version=old, stage=Stage.ARCHIVED, reason=f"replaced in {stage} by v{version.version}"
+        )
     return moved
 
 
