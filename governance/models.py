@@ -141,6 +141,10 @@ class CommitteeMembership(models.Model):
     def __str__(self) -> str:
         return f"{self.user} in {self.committee} ({self.role})"
 
+    @property
+    def is_chair(self) -> bool:
+        return self.role == CommitteeRole.CHAIR
+
 
 class ApprovalPolicy(models.Model):
     """Which committees must approve a move to `target_stage` for a model of `risk_tier`, and whether the
@@ -228,6 +232,11 @@ class ApprovalRequest(models.Model):
     def is_pending(self) -> bool:
         """Open or returned for changes: it still holds its version and stage."""
         return self.status in PENDING_APPROVAL_STATUSES
+
+    @property
+    def is_returned(self) -> bool:
+        """Returned for changes: its submitter may resubmit it as a new round."""
+        return self.status == ApprovalStatus.CHANGES_REQUESTED
 
     @property
     def is_withdrawable(self) -> bool:

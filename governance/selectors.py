@@ -13,6 +13,7 @@ from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
 
+from governance.audit_actions import AuditAction
 from governance.choices import OPEN_RISK_STATUSES, ApprovalStatus, AssessmentStatus
 from governance.models import (
     ApprovalPolicy,
@@ -122,7 +123,7 @@ def notifications(*, user) -> QuerySet:
 def break_glass_events(*, user) -> QuerySet:
     """Break-glass uses, for the dashboard: the whole trail for auditors and administrators, else the
     user's visible models only."""
-    events = AuditEvent.objects.filter(action="version.break_glass").order_by("-seq")
+    events = AuditEvent.objects.filter(action=AuditAction.VERSION_BREAK_GLASS).order_by("-seq")
     if permissions.can_read_audit_trail(user):
         return events
     visible = permissions.restrict(RegisteredModel.objects.all(), user, Action.VIEW).values("pk")
@@ -133,7 +134,7 @@ def production_history(*, user, model) -> list[dict]:
     """What was in production when, from the audit trail: every move into or out of production."""
     permissions.require(user, Action.VIEW, model)
     rows = []
-    for event in AuditEvent.objects.filter(model_id=model.pk, action="version.stage_changed").order_by("seq"):
+    for event in AuditEvent.objects.filter(model_id=model.pk, action=AuditAction.VERSION_STAGE_CHANGED).order_by("seq"):
         stage = event.changes.get("stage", {})
         if Stage.PRODUCTION in (stage.get("before"), stage.get("after")):
             rows.append(

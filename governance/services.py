@@ -37,6 +37,7 @@ from guardian.shortcuts import assign_perm
 from governance import evidence as evidence_storage
 from governance import exports, frameworks, gate, notifications, questionnaire, scoring, selectors
 from governance.audit import audit_record, diff, snapshot
+from governance.audit_actions import AuditAction
 from governance.choices import (
     ApprovalStatus,
     AssessmentStatus,
@@ -157,7 +158,7 @@ def committee_create(
     committee.save()
     audit_record(
         actor=actor,
-        action="committee.created",
+        action=AuditAction.COMMITTEE_CREATED,
         target=committee,
         changes=diff({}, snapshot(committee, COMMITTEE_FIELDS)),
     )
@@ -178,7 +179,7 @@ def committee_update(*, actor, committee: Committee, data: Mapping[str, Any]) ->
     changes = diff(before, snapshot(committee, COMMITTEE_FIELDS))
     if changes:
         committee.save()
-        audit_record(actor=actor, action="committee.updated", target=committee, changes=changes)
+        audit_record(actor=actor, action=AuditAction.COMMITTEE_UPDATED, target=committee, changes=changes)
     return committee
 
 
@@ -201,7 +202,7 @@ def committee_member_set(*, actor, committee: Committee, user, role: str = Commi
     if created or before != role:
         audit_record(
             actor=actor,
-            action="committee.member_set",
+            action=AuditAction.COMMITTEE_MEMBER_SET,
             target=committee,
             changes={"member": user.get_username(), "role": {"before": before, "after": role}},
         )
@@ -216,7 +217,10 @@ def committee_member_remove(*, actor, committee: Committee, user) -> None:
         raise InvalidInput(f"{user.get_username()} is not on {committee.name}.", fields={"user": ["Not a member."]})
     committee.group.user_set.remove(user)
     audit_record(
-        actor=actor, action="committee.member_removed", target=committee, changes={"member": user.get_username()}
+        actor=actor,
+        action=AuditAction.COMMITTEE_MEMBER_REMOVED,
+        target=committee,
+        changes={"member": user.get_username()},
     )
 
 
@@ -240,7 +244,9 @@ def policy_update(*, actor, policy: ApprovalPolicy, data: Mapping[str, Any]) -> 
     after["committees"] = sorted(policy.committees.values_list("slug", flat=True))
     changes = diff(before, after)
     if changes:
-        audit_record(actor=actor, action="policy.updated", target=policy, target_label=str(policy), changes=changes)
+        audit_record(
+            actor=actor, action=AuditAction.POLICY_UPDATED, target=policy, target_label=str(policy), changes=changes
+        )
     return policy
 
 
@@ -341,7 +347,7 @@ def approval_request_submit(*, actor, version: ModelVersion, target_stage: str, 
         assign_perm(Action.VIEW.value, committee.group, version.model)
     audit_record(
         actor=actor,
-        action="approval.requested",
+        action=AuditAction.APPROVAL_REQUESTED,
         target=request,
         changes={
             "version": version.version,
@@ -405,7 +411,7 @@ def _decide(request: ApprovalRequest, *, status: str, reason: str, actor) -> Non
     request.save()
     audit_record(
         actor=actor,
-        action="approval.decided",
+        action=AuditAction.APPROVAL_DECIDED,
         target=request,
         changes={
             "status": {"before": before, "after": status},
@@ -483,7 +489,7 @@ def vote_cast(
         raise Conflict("You already voted on this round; votes cannot be edited.", code="already_voted") from exc
     audit_record(
         actor=actor,
-        action="vote.cast",
+        action=AuditAction.VOTE_CAST,
         target=vote,
         target_label=f"{actor.get_username()} on request #{request.pk} ({committee.name})",
         changes={"decision": decision, "comment": vote.comment, "round": request.round, "committee": committee.slug},
@@ -525,7 +531,7 @@ def approval_request_resubmit(*, actor, request: ApprovalRequest, justification:
     """Send a request returned for changes back to its committees as a new round (old votes stay)."""
     request = _locked_request(request)
     permissions.require(actor, Action.SUBMIT, request)
-    if request.status != ApprovalStatus.CHANGES_REQUESTED:
+    if not request.is_returned:
         raise Conflict("Only a request returned for changes can be resubmitted.", code="not_returned")
     plan = gate.route(request.version, request.target_stage)
     _refuse_if_problems(
@@ -547,7 +553,7 @@ def approval_request_resubmit(*, actor, request: ApprovalRequest, justification:
     request.save()
     audit_record(
         actor=actor,
-        action="approval.resubmitted",
+        action=AuditAction.APPROVAL_RESUBMITTED,
         target=request,
         changes={
             "round": {"before": before, "after": request.round},
@@ -582,7 +588,7 @@ def approval_request_withdraw(*, actor, request: ApprovalRequest, reason: str = 
     request.save(update_fields=["status", "decided_at"])
     audit_record(
         actor=actor,
-        action="approval.withdrawn",
+        action=AuditAction.APPROVAL_WITHDRAWN,
         target=request,
         changes={"status": {"before": before, "after": ApprovalStatus.WITHDRAWN}, "reason": reason.strip()},
     )
@@ -609,7 +615,7 @@ def approvals_expire() -> int:
             request.save(update_fields=["status"])
             audit_record(
                 actor=None,
-                action="approval.expired",
+                action=AuditAction.APPROVAL_EXPIRED,
                 target=request,
                 changes={"status": {"before": ApprovalStatus.APPROVED, "after": ApprovalStatus.EXPIRED}},
             )
@@ -763,7 +769,7 @@ def model_rollback(*, actor, model: RegisteredModel, justification: str = "") ->
     registry_services.version_stage_apply(actor=actor, version=current, stage=Stage.STAGING, reason=reason)
     audit_record(
         actor=actor,
-        action="model.rolled_back",
+        action=AuditAction.MODEL_ROLLED_BACK,
         target=model,
         changes={
             "production_version": {"before": current.version, "after": target.version},
@@ -797,7 +803,7 @@ def version_break_glass(*, actor, version: ModelVersion, stage: str, justificati
     )
     audit_record(
         actor=actor,
-        action="version.break_glass",
+        action=AuditAction.VERSION_BREAK_GLASS,
         target=moved,
         changes={"stage": {"before": before, "after": stage}, "justification": text, "flagged": True},
     )
@@ -872,7 +878,7 @@ def template_create(
     )
     audit_record(
         actor=actor,
-        action="assessment_template.created",
+        action=AuditAction.ASSESSMENT_TEMPLATE_CREATED,
         target=template,
         changes={
             "key": key,
@@ -912,7 +918,7 @@ def template_update(
         current.classifies = normalised["scoring"]["classifies"]
         current.source = ""  # no longer the seed file's content (see governance.frameworks)
         current.save()
-        audit_record(actor=actor, action="assessment_template.updated", target=current, changes=changes)
+        audit_record(actor=actor, action=AuditAction.ASSESSMENT_TEMPLATE_UPDATED, target=current, changes=changes)
         return current
     successor = AssessmentTemplate.objects.create(
         key=current.key,
@@ -926,7 +932,7 @@ def template_update(
     )
     audit_record(
         actor=actor,
-        action="assessment_template.versioned",
+        action=AuditAction.ASSESSMENT_TEMPLATE_VERSIONED,
         target=successor,
         changes={"version": {"before": current.version, "after": successor.version}, **changes},
     )
@@ -956,7 +962,7 @@ def frameworks_load(*, actor=None, directory: Path | None = None) -> list[tuple[
         if outcome != "unchanged":
             audit_record(
                 actor=actor,
-                action=f"assessment_template.{outcome}",
+                action=AuditAction(f"assessment_template.{outcome}"),
                 target=template,
                 changes={"source": file.source, "digest": file.digest, "version": template.version},
             )
@@ -1049,7 +1055,7 @@ def assessment_create(
     assessment.save()
     audit_record(
         actor=actor,
-        action="assessment.created",
+        action=AuditAction.ASSESSMENT_CREATED,
         target=assessment,
         changes={
             "template": f"{template.key} v{template.version}",
@@ -1097,7 +1103,7 @@ def assessment_answer(*, actor, assessment: Assessment, answers: Mapping[str, An
     recorded: dict[str, Any] = {"answers": changes}
     if assessment.tier != before_tier:
         recorded["tier"] = {"before": before_tier or None, "after": assessment.tier or None}
-    audit_record(actor=actor, action="assessment.answered", target=assessment, changes=recorded)
+    audit_record(actor=actor, action=AuditAction.ASSESSMENT_ANSWERED, target=assessment, changes=recorded)
     return assessment
 
 
@@ -1125,7 +1131,7 @@ def assessment_submit(*, actor, assessment: Assessment) -> Assessment:
     assessment.save()
     audit_record(
         actor=actor,
-        action="assessment.submitted",
+        action=AuditAction.ASSESSMENT_SUBMITTED,
         target=assessment,
         changes={
             "status": {"before": before, "after": assessment.status},
@@ -1169,7 +1175,7 @@ def assessment_approve(*, actor, assessment: Assessment, comment: str = "") -> A
     assessment.save()
     audit_record(
         actor=actor,
-        action="assessment.approved",
+        action=AuditAction.ASSESSMENT_APPROVED,
         target=assessment,
         changes={
             "status": {"before": AssessmentStatus.SUBMITTED, "after": AssessmentStatus.APPROVED},
@@ -1200,7 +1206,7 @@ def assessment_return(*, actor, assessment: Assessment, comment: str) -> Assessm
     assessment.save()
     audit_record(
         actor=actor,
-        action="assessment.returned",
+        action=AuditAction.ASSESSMENT_RETURNED,
         target=assessment,
         changes={"status": {"before": AssessmentStatus.SUBMITTED, "after": assessment.status}, "comment": comment},
     )
@@ -1222,7 +1228,7 @@ def assessment_expire(*, assessment_id: int, today: dt.date | None = None) -> As
     assessment = Assessment.objects.select_related("template", "model").get(pk=assessment_id)
     audit_record(
         actor=None,
-        action="assessment.expired",
+        action=AuditAction.ASSESSMENT_EXPIRED,
         target=assessment,
         changes={
             "status": {"before": AssessmentStatus.APPROVED, "after": AssessmentStatus.EXPIRED},
@@ -1257,7 +1263,7 @@ def assessment_review_reminder(*, assessment_id: int, today: dt.date | None = No
     assessment = Assessment.objects.select_related("template", "model").get(pk=assessment_id)
     audit_record(
         actor=None,
-        action="assessment.review_due_soon",
+        action=AuditAction.ASSESSMENT_REVIEW_DUE_SOON,
         target=assessment,
         changes={"valid_until": assessment.valid_until, "days_left": (assessment.valid_until - today).days},
     )
@@ -1314,7 +1320,7 @@ def assessment_evidence_add(
     assessment.save(update_fields=["contributors", "updated_at"])
     audit_record(
         actor=actor,
-        action="assessment.evidence_added",
+        action=AuditAction.ASSESSMENT_EVIDENCE_ADDED,
         target=evidence,
         changes={
             "assessment": assessment.pk,
@@ -1338,7 +1344,7 @@ def assessment_evidence_remove(*, actor, evidence: AssessmentEvidence) -> None:
     _require_editable(assessment)
     audit_record(
         actor=actor,
-        action="assessment.evidence_removed",
+        action=AuditAction.ASSESSMENT_EVIDENCE_REMOVED,
         target=evidence,
         changes={"assessment": assessment.pk, "title": evidence.title, "sha256": evidence.sha256 or None},
     )
@@ -1446,7 +1452,9 @@ def risk_create(*, actor, model: RegisteredModel, **fields: Any) -> Risk:
     risk.title = risk.description = risk.mitigation = ""
     _risk_apply(risk, fields)
     risk.save()
-    audit_record(actor=actor, action="risk.created", target=risk, changes=diff({}, snapshot(risk, RISK_AUDIT_FIELDS)))
+    audit_record(
+        actor=actor, action=AuditAction.RISK_CREATED, target=risk, changes=diff({}, snapshot(risk, RISK_AUDIT_FIELDS))
+    )
     return risk
 
 
@@ -1462,7 +1470,7 @@ def risk_update(*, actor, risk: Risk, data: Mapping[str, Any]) -> Risk:
         return risk
     risk.updated_at = timezone.now()
     risk.save()
-    audit_record(actor=actor, action="risk.updated", target=risk, changes=changes)
+    audit_record(actor=actor, action=AuditAction.RISK_UPDATED, target=risk, changes=changes)
     return risk
 
 
@@ -1498,15 +1506,12 @@ def audit_export(*, actor, filters: Mapping[str, Any], fmt: str) -> AuditExport:
         bounds = events.order_by().aggregate(first=Min("seq"), last=Max("seq"))
         audit_record(
             actor=actor,
-            action="audit.exported",
+            action=AuditAction.AUDIT_EXPORTED,
             target_type="audit_trail",
             target_label="audit trail export",
             changes={"format": fmt, "filters": applied, "head_seq": head, **bounds},
         )
     return AuditExport(events=events, fmt=fmt, first_seq=bounds["first"], last_seq=bounds["last"])
-
-
-AUDIT_VERIFY_NOW_ACTION = "audit.verification_requested"
 
 
 @transaction.atomic
@@ -1517,7 +1522,7 @@ def audit_verification_request(*, actor) -> None:
     if not permissions.can_read_audit_trail(actor):
         raise PermissionDenied("Verifying the audit trail is open to auditors and administrators.")
     since = timezone.now() - dt.timedelta(seconds=settings.AUDIT_VERIFY_NOW_SECONDS)
-    if AuditEvent.objects.filter(action=AUDIT_VERIFY_NOW_ACTION, timestamp__gte=since).exists():
+    if AuditEvent.objects.filter(action=AuditAction.AUDIT_VERIFICATION_REQUESTED, timestamp__gte=since).exists():
         raise Conflict(
             f"A verification was requested less than {settings.AUDIT_VERIFY_NOW_SECONDS} seconds ago; "
             "its result appears on this page.",
@@ -1526,7 +1531,7 @@ def audit_verification_request(*, actor) -> None:
     head = AuditEvent.objects.order_by("-seq").values_list("seq", flat=True).first() or 0
     audit_record(
         actor=actor,
-        action=AUDIT_VERIFY_NOW_ACTION,
+        action=AuditAction.AUDIT_VERIFICATION_REQUESTED,
         target_type="audit_trail",
         target_label="audit trail verification",
         changes={"head_seq": head},
@@ -1539,7 +1544,7 @@ def audit_verification_request(*, actor) -> None:
 def auth_login_record(*, user, request=None) -> None:
     """Record a successful sign-in (called from Django's `user_logged_in` signal)."""
     with transaction.atomic():
-        audit_record(actor=user, action="login.succeeded", target=user, target_type="user")
+        audit_record(actor=user, action=AuditAction.LOGIN_SUCCEEDED, target=user, target_type="user")
 
 
 def auth_logout_record(*, user, request=None) -> None:
@@ -1556,7 +1561,7 @@ def auth_login_failed_record(*, username: str) -> None:
     with transaction.atomic():
         audit_record(
             actor=None,
-            action="login.failed",
+            action=AuditAction.LOGIN_FAILED,
             target_type="user",
             target_id=username,
             target_label=username,
