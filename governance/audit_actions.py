@@ -46,6 +46,7 @@ class AuditAction(StrEnum):
 
     LOGIN_FAILED = "login.failed"
     LOGIN_SUCCEEDED = "login.succeeded"
+    LOGOUT = "logout"
 
     MODEL_CREATED = "model.created"
     MODEL_DELETED = "model.deleted"

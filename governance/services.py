@@ -1552,7 +1552,7 @@ def auth_logout_record(*, user, request=None) -> None:
     if user is None or not getattr(user, "is_authenticated", False):
         return
     with transaction.atomic():
-        audit_record(actor=user, action="logout", target=user, target_type="user")
+        audit_record(actor=user, action=AuditAction.LOGOUT, target=user, target_type="user")
 
 
 def auth_login_failed_record(*, username: str) -> None:
