@@ -23,6 +23,41 @@ class AssessmentStatus(models.TextChoices):
 EDITABLE_STATUSES = (AssessmentStatus.DRAFT, AssessmentStatus.RETURNED)
 
 
+class QuorumRule(models.TextChoices):
+    """How a committee reaches its decision (governance.quorum does the arithmetic)."""
+
+    COUNT = "count", "At least N approvals"
+    FRACTION = "fraction", "A share of members"
+    UNANIMOUS = "unanimous", "Unanimity"
+
+
+class CommitteeRole(models.TextChoices):
+    CHAIR = "chair", "Chair"
+    MEMBER = "member", "Member"
+
+
+class ApprovalStatus(models.TextChoices):
+    """The life of an approval request: open, then decided; an approval is used (promoted) or expires."""
+
+    OPEN = "open", "Open"
+    APPROVED = "approved", "Approved"
+    REJECTED = "rejected", "Rejected"
+    CHANGES_REQUESTED = "changes_requested", "Changes requested"
+    WITHDRAWN = "withdrawn", "Withdrawn"
+    EXPIRED = "expired", "Expired"
+    PROMOTED = "promoted", "Promoted"
+
+
+# A request in these states still holds its version and stage (one per version and stage, a partial index).
+PENDING_APPROVAL_STATUSES = (ApprovalStatus.OPEN, ApprovalStatus.CHANGES_REQUESTED)
+
+
+class VoteDecision(models.TextChoices):
+    APPROVE = "approve", "Approve"
+    REJECT = "reject", "Reject"
+    REQUEST_CHANGES = "request_changes", "Request changes"
+
+
 class QuestionType(models.TextChoices):
     YES_NO = "yes_no", "Yes / no"
     SINGLE_CHOICE = "single_choice", "Single choice"

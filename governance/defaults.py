@@ -5,13 +5,22 @@ committees and no policies at all: an operator's edits are never overwritten, an
 starts governed. Membership is left to the administrators; `seed_demo` fills it for the demo.
 """
 
+from governance.choices import QuorumRule
+
 COMMITTEES = [
-    ("Peer Review", "peer-review", "One independent reviewer signs off on minimal-risk models.", "count", 1, False),
+    (
+        "Peer Review",
+        "peer-review",
+        "One independent reviewer signs off on minimal-risk models.",
+        QuorumRule.COUNT,
+        1,
+        False,
+    ),
     (
         "Model Review Committee",
         "model-review-committee",
         "Independent validation of model design, data, performance and limitations.",
-        "count",
+        QuorumRule.COUNT,
         2,
         False,
     ),
@@ -19,7 +28,7 @@ COMMITTEES = [
         "Risk & Compliance Committee",
         "risk-compliance-committee",
         "Regulatory and risk sign-off for high-risk models (EU AI Act, model risk policy).",
-        "count",
+        QuorumRule.COUNT,
         1,
         True,
     ),

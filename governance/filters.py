@@ -6,13 +6,16 @@ from __future__ import annotations
 import django_filters
 from django.db.models import Q, QuerySet
 
+from governance.audit_actions import AuditAction
 from governance.models import AuditEvent
 
 
 class AuditEventFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(method="filter_search", label="Search")
     actor = django_filters.CharFilter(field_name="actor_label", label="Actor (username, or system)")
-    action = django_filters.CharFilter(method="filter_action", label="Action (e.g. version.created, or version.)")
+    action = django_filters.CharFilter(
+        method="filter_action", label=f"Action (e.g. {AuditAction.VERSION_CREATED}, or version.)"
+    )
     model = django_filters.CharFilter(field_name="model_name", label="Model name")
     target_type = django_filters.CharFilter(field_name="target_type", label="Target type")
     target_id = django_filters.CharFilter(field_name="target_id", label="Target id")

@@ -11,9 +11,17 @@ from django import forms
 from django.contrib.auth import get_user_model
 
 from governance import questionnaire
-from governance.choices import AssessmentFramework, QuestionType, RiskCategory, RiskStatus, WebhookEvent
+from governance.choices import (
+    AssessmentFramework,
+    CommitteeRole,
+    QuestionType,
+    QuorumRule,
+    RiskCategory,
+    RiskStatus,
+    VoteDecision,
+    WebhookEvent,
+)
 from governance.models import ApprovalPolicy, Assessment, AssessmentTemplate, Committee
-from governance.quorum import QuorumRule
 from registry import permissions
 from registry.choices import Stage
 from registry.forms import BootstrapFormMixin
@@ -36,7 +44,7 @@ class SubmitForm(BootstrapFormMixin, forms.Form):
 class VoteForm(BootstrapFormMixin, forms.Form):
     committee = forms.ModelChoiceField(queryset=Committee.objects.none(), widget=forms.HiddenInput)
     decision = forms.ChoiceField(
-        choices=[("approve", "Approve"), ("request_changes", "Request changes"), ("reject", "Reject")],
+        choices=[(d.value, d.label) for d in (VoteDecision.APPROVE, VoteDecision.REQUEST_CHANGES, VoteDecision.REJECT)],
         widget=forms.RadioSelect,
     )
     comment = forms.CharField(
@@ -57,13 +65,7 @@ class VoteForm(BootstrapFormMixin, forms.Form):
 
 
 class CommitteeForm(BootstrapFormMixin, forms.ModelForm):
-    quorum_rule = forms.ChoiceField(
-        choices=[
-            (QuorumRule.COUNT.value, "At least N approvals"),
-            (QuorumRule.FRACTION.value, "A share of members"),
-            (QuorumRule.UNANIMOUS.value, "Unanimity"),
-        ]
-    )
+    quorum_rule = forms.ChoiceField(choices=QuorumRule.choices)
 
     class Meta:
         model = Committee
@@ -74,7 +76,7 @@ class CommitteeForm(BootstrapFormMixin, forms.ModelForm):
 
 class MemberForm(BootstrapFormMixin, forms.Form):
     username = forms.CharField()
-    role = forms.ChoiceField(choices=[("member", "Member"), ("chair", "Chair")])
+    role = forms.ChoiceField(choices=[(r.value, r.label) for r in (CommitteeRole.MEMBER, CommitteeRole.CHAIR)])
 
     def clean_username(self):
         user = User.objects.filter(username=self.cleaned_data["username"].strip(), is_active=True).first()

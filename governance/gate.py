@@ -21,13 +21,14 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
+from governance.choices import ApprovalStatus
 from governance.models import ApprovalPolicy, ApprovalRequest, Committee
 from governance.selectors import assessment_gate_check
 from registry.choices import ArtifactStatus, ImportStatus, RiskTier, Stage
 from registry.models import ModelVersion
 
 FLAGGED_FILES_COMMITTEE = "model-review-committee"
-VALID_APPROVALS = ("approved", "promoted")
+VALID_APPROVALS = (ApprovalStatus.APPROVED, ApprovalStatus.PROMOTED)
 
 
 @dataclass(frozen=True)

@@ -11,27 +11,20 @@ from django.urls import reverse
 from django.utils import timezone
 
 from governance.choices import (
+    PENDING_APPROVAL_STATUSES,
+    ApprovalStatus,
     AssessmentFramework,
     AssessmentStatus,
+    CommitteeRole,
     DeliveryStatus,
     EvidenceKind,
+    QuorumRule,
     RiskCategory,
     RiskStatus,
+    VoteDecision,
     risk_band,
 )
-from registry.choices import RiskTier
-
-QUORUM_RULES = [("count", "At least N approvals"), ("fraction", "A share of members"), ("unanimous", "Unanimity")]
-APPROVAL_STATUSES = [
-    ("open", "Open"),
-    ("approved", "Approved"),
-    ("rejected", "Rejected"),
-    ("changes_requested", "Changes requested"),
-    ("withdrawn", "Withdrawn"),
-    ("expired", "Expired"),
-    ("promoted", "Promoted"),
-]
-VOTE_DECISIONS = [("approve", "Approve"), ("reject", "Reject"), ("request_changes", "Request changes")]
+from registry.choices import RiskTier, Stage
 
 
 class AuditEvent(models.Model):
@@ -111,7 +104,7 @@ class Committee(models.Model):
     name = models.CharField(max_length=100, unique=True)
     slug = models.SlugField(max_length=100, unique=True)
     purpose = models.TextField(blank=True)
-    quorum_rule = models.CharField(max_length=20, choices=QUORUM_RULES, default="count")
+    quorum_rule = models.CharField(max_length=20, choices=QuorumRule.choices, default=QuorumRule.COUNT)
     min_approvals = models.PositiveSmallIntegerField(default=1)
     approval_fraction = models.FloatField(default=0.5, help_text="For the fraction rule: share of eligible members.")
     veto_on_reject = models.BooleanField(default=False, help_text="One rejection rejects the request.")
@@ -128,9 +121,9 @@ class Committee(models.Model):
         return self.name
 
     def rule_text(self) -> str:
-        if self.quorum_rule == "unanimous":
+        if self.quorum_rule == QuorumRule.UNANIMOUS:
             text = "every eligible member approves"
-        elif self.quorum_rule == "fraction":
+        elif self.quorum_rule == QuorumRule.FRACTION:
             text = f"{self.approval_fraction:.0%} of eligible members approve"
         else:
             text = f"{self.min_approvals} approval{'s' if self.min_approvals != 1 else ''}"
@@ -140,7 +133,7 @@ class Committee(models.Model):
 class CommitteeMembership(models.Model):
     committee = models.ForeignKey(Committee, on_delete=models.CASCADE, related_name="memberships")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="committee_memberships")
-    role = models.CharField(max_length=10, choices=[("chair", "Chair"), ("member", "Member")], default="member")
+    role = models.CharField(max_length=10, choices=CommitteeRole.choices, default=CommitteeRole.MEMBER)
 
     class Meta:
         ordering = ["committee", "-role", "user__username"]
@@ -148,6 +141,10 @@ class CommitteeMembership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} in {self.committee} ({self.role})"
+
+    @property
+    def is_chair(self) -> bool:
+        return self.role == CommitteeRole.CHAIR
 
 
 class ApprovalPolicy(models.Model):
@@ -185,7 +182,7 @@ class ApprovalRequest(models.Model):
 
     version = models.ForeignKey("registry.ModelVersion", on_delete=models.CASCADE, related_name="approval_requests")
     target_stage = models.CharField(max_length=20)
-    status = models.CharField(max_length=20, choices=APPROVAL_STATUSES, default="open")
+    status = models.CharField(max_length=20, choices=ApprovalStatus.choices, default=ApprovalStatus.OPEN)
     justification = models.TextField()
     round = models.PositiveSmallIntegerField(default=1)
     committees = models.ManyToManyField(Committee, related_name="requests")
@@ -209,7 +206,7 @@ class ApprovalRequest(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["version", "target_stage"],
-                condition=models.Q(status__in=["open", "changes_requested"]),
+                condition=models.Q(status__in=[ApprovalStatus.OPEN, ApprovalStatus.CHANGES_REQUESTED]),
                 name="one_open_request_per_version_stage",
             )
         ]
@@ -229,7 +226,33 @@ class ApprovalRequest(models.Model):
 
     @property
     def is_open(self) -> bool:
-        return self.status == "open"
+        """Committees are voting on it."""
+        return self.status == ApprovalStatus.OPEN
+
+    @property
+    def is_pending(self) -> bool:
+        """Open or returned for changes: it still holds its version and stage."""
+        return self.status in PENDING_APPROVAL_STATUSES
+
+    @property
+    def is_returned(self) -> bool:
+        """Returned for changes: its submitter may resubmit it as a new round."""
+        return self.status == ApprovalStatus.CHANGES_REQUESTED
+
+    @property
+    def is_withdrawable(self) -> bool:
+        """Pending, or approved but not used yet: its submitter may still withdraw it."""
+        return self.is_pending or self.status == ApprovalStatus.APPROVED
+
+    @property
+    def grants_approval(self) -> bool:
+        """Approved, whether used for its move yet or not."""
+        return self.status in (ApprovalStatus.APPROVED, ApprovalStatus.PROMOTED)
+
+    @property
+    def is_promotable(self) -> bool:
+        """An approval for production that has not been used yet: *Promote* can cite it."""
+        return self.status == ApprovalStatus.APPROVED and self.target_stage == Stage.PRODUCTION
 
 
 class Vote(models.Model):
@@ -239,7 +262,7 @@ class Vote(models.Model):
     committee = models.ForeignKey(Committee, on_delete=models.PROTECT, related_name="votes")
     voter = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="votes")
     round = models.PositiveSmallIntegerField()
-    decision = models.CharField(max_length=20, choices=VOTE_DECISIONS)
+    decision = models.CharField(max_length=20, choices=VoteDecision.choices)
     comment = models.TextField(blank=True)
     accepted_flagged = models.BooleanField(default=False)
     cast_at = models.DateTimeField(default=timezone.now)

@@ -12,11 +12,7 @@ import math
 from dataclasses import dataclass
 from enum import StrEnum
 
-
-class QuorumRule(StrEnum):
-    COUNT = "count"
-    FRACTION = "fraction"
-    UNANIMOUS = "unanimous"
+from governance.choices import QuorumRule
 
 
 class Outcome(StrEnum):

@@ -13,7 +13,8 @@ from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
 
-from governance.choices import OPEN_RISK_STATUSES, AssessmentStatus
+from governance.audit_actions import AuditAction
+from governance.choices import OPEN_RISK_STATUSES, ApprovalStatus, AssessmentStatus
 from governance.models import (
     ApprovalPolicy,
     ApprovalRequest,
@@ -65,7 +66,7 @@ def requests_to_review(*, user) -> QuerySet:
     """Open requests routed to a committee the user sits on (whether or not they may vote on each)."""
     return (
         permissions.restrict(_requests(), user, Action.VIEW)
-        .filter(status="open", committees__memberships__user=user)
+        .filter(status=ApprovalStatus.OPEN, committees__memberships__user=user)
         .distinct()
         .order_by("-submitted_at")
     )
@@ -76,7 +77,7 @@ def requests_awaiting_vote_count(*, user) -> int:
     if not getattr(user, "is_authenticated", False):
         return 0
     return (
-        ApprovalRequest.objects.filter(status="open", committees__memberships__user=user)
+        ApprovalRequest.objects.filter(status=ApprovalStatus.OPEN, committees__memberships__user=user)
         .exclude(votes__voter=user, votes__round=F("round"))
         .exclude(submitted_by=user)
         .values("pk")
@@ -122,7 +123,7 @@ def notifications(*, user) -> QuerySet:
 def break_glass_events(*, user) -> QuerySet:
     """Break-glass uses, for the dashboard: the whole trail for auditors and administrators, else the
     user's visible models only."""
-    events = AuditEvent.objects.filter(action="version.break_glass").order_by("-seq")
+    events = AuditEvent.objects.filter(action=AuditAction.VERSION_BREAK_GLASS).order_by("-seq")
     if permissions.can_read_audit_trail(user):
         return events
     visible = permissions.restrict(RegisteredModel.objects.all(), user, Action.VIEW).values("pk")
@@ -133,7 +134,7 @@ def production_history(*, user, model) -> list[dict]:
     """What was in production when, from the audit trail: every move into or out of production."""
     permissions.require(user, Action.VIEW, model)
     rows = []
-    for event in AuditEvent.objects.filter(model_id=model.pk, action="version.stage_changed").order_by("seq"):
+    for event in AuditEvent.objects.filter(model_id=model.pk, action=AuditAction.VERSION_STAGE_CHANGED).order_by("seq"):
         stage = event.changes.get("stage", {})
         if Stage.PRODUCTION in (stage.get("before"), stage.get("after")):
             rows.append(
@@ -159,7 +160,9 @@ def rollback_target(*, user, model, current=None) -> ApprovalRequest | None:
     if current is None:
         return None
     return (
-        ApprovalRequest.objects.filter(version__model=model, target_stage=Stage.PRODUCTION, status="promoted")
+        ApprovalRequest.objects.filter(
+            version__model=model, target_stage=Stage.PRODUCTION, status=ApprovalStatus.PROMOTED
+        )
         .exclude(version=current)
         .select_related("version")
         .order_by("-promoted_at")

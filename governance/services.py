@@ -37,7 +37,18 @@ from guardian.shortcuts import assign_perm
 from governance import evidence as evidence_storage
 from governance import exports, frameworks, gate, notifications, questionnaire, scoring, selectors
 from governance.audit import audit_record, diff, snapshot
-from governance.choices import AssessmentStatus, EvidenceKind, QuestionType, RiskCategory, RiskStatus
+from governance.audit_actions import AuditAction
+from governance.choices import (
+    ApprovalStatus,
+    AssessmentStatus,
+    CommitteeRole,
+    EvidenceKind,
+    QuestionType,
+    QuorumRule,
+    RiskCategory,
+    RiskStatus,
+    VoteDecision,
+)
 from governance.filters import AuditEventFilter
 from governance.models import (
     ApprovalPolicy,
@@ -52,7 +63,7 @@ from governance.models import (
     Risk,
     Vote,
 )
-from governance.quorum import Outcome, QuorumRule, evaluate
+from governance.quorum import Outcome, evaluate
 from registry import permissions
 from registry import services as registry_services
 from registry.choices import ArtifactStatus, RiskTier, Stage, TokenScope
@@ -147,7 +158,7 @@ def committee_create(
     committee.save()
     audit_record(
         actor=actor,
-        action="committee.created",
+        action=AuditAction.COMMITTEE_CREATED,
         target=committee,
         changes=diff({}, snapshot(committee, COMMITTEE_FIELDS)),
     )
@@ -168,15 +179,15 @@ def committee_update(*, actor, committee: Committee, data: Mapping[str, Any]) ->
     changes = diff(before, snapshot(committee, COMMITTEE_FIELDS))
     if changes:
         committee.save()
-        audit_record(actor=actor, action="committee.updated", target=committee, changes=changes)
+        audit_record(actor=actor, action=AuditAction.COMMITTEE_UPDATED, target=committee, changes=changes)
     return committee
 
 
 @transaction.atomic
-def committee_member_set(*, actor, committee: Committee, user, role: str = "member") -> CommitteeMembership:
+def committee_member_set(*, actor, committee: Committee, user, role: str = CommitteeRole.MEMBER) -> CommitteeMembership:
     """Add a member, or change their role (`chair` or `member`)."""
     permissions.require_committee_management(actor)
-    if role not in ("chair", "member"):
+    if role not in CommitteeRole.values:
         raise InvalidInput("Role must be chair or member.", fields={"role": ["chair or member"]})
     if permissions.is_service_account(user):
         raise InvalidInput("Service accounts cannot sit on committees.", fields={"user": ["Not a person."]})
@@ -191,7 +202,7 @@ def committee_member_set(*, actor, committee: Committee, user, role: str = "memb
     if created or before != role:
         audit_record(
             actor=actor,
-            action="committee.member_set",
+            action=AuditAction.COMMITTEE_MEMBER_SET,
             target=committee,
             changes={"member": user.get_username(), "role": {"before": before, "after": role}},
         )
@@ -206,7 +217,10 @@ def committee_member_remove(*, actor, committee: Committee, user) -> None:
         raise InvalidInput(f"{user.get_username()} is not on {committee.name}.", fields={"user": ["Not a member."]})
     committee.group.user_set.remove(user)
     audit_record(
-        actor=actor, action="committee.member_removed", target=committee, changes={"member": user.get_username()}
+        actor=actor,
+        action=AuditAction.COMMITTEE_MEMBER_REMOVED,
+        target=committee,
+        changes={"member": user.get_username()},
     )
 
 
@@ -230,7 +244,9 @@ def policy_update(*, actor, policy: ApprovalPolicy, data: Mapping[str, Any]) -> 
     after["committees"] = sorted(policy.committees.values_list("slug", flat=True))
     changes = diff(before, after)
     if changes:
-        audit_record(actor=actor, action="policy.updated", target=policy, target_label=str(policy), changes=changes)
+        audit_record(
+            actor=actor, action=AuditAction.POLICY_UPDATED, target=policy, target_label=str(policy), changes=changes
+        )
     return policy
 
 
@@ -331,7 +347,7 @@ def approval_request_submit(*, actor, version: ModelVersion, target_stage: str, 
         assign_perm(Action.VIEW.value, committee.group, version.model)
     audit_record(
         actor=actor,
-        action="approval.requested",
+        action=AuditAction.APPROVAL_REQUESTED,
         target=request,
         changes={
             "version": version.version,
@@ -352,8 +368,8 @@ def _tally(committee: Committee, *, eligible: int, votes: list[Vote]):
     return evaluate(
         QuorumRule(committee.quorum_rule),
         eligible=eligible,
-        approvals=sum(1 for v in votes if v.decision == "approve"),
-        rejections=sum(1 for v in votes if v.decision == "reject"),
+        approvals=sum(1 for v in votes if v.decision == VoteDecision.APPROVE),
+        rejections=sum(1 for v in votes if v.decision == VoteDecision.REJECT),
         min_approvals=committee.min_approvals,
         fraction=committee.approval_fraction,
         veto=committee.veto_on_reject,
@@ -389,24 +405,28 @@ def _decide(request: ApprovalRequest, *, status: str, reason: str, actor) -> Non
     request.status = status
     request.decided_at = now
     request.decision_reason = reason
-    if status == "approved":
+    if status == ApprovalStatus.APPROVED:
         request.valid_until = gate.approval_validity()
         request.artifact_digests = gate.current_digests(request.version)
     request.save()
     audit_record(
         actor=actor,
-        action="approval.decided",
+        action=AuditAction.APPROVAL_DECIDED,
         target=request,
         changes={
             "status": {"before": before, "after": status},
             "reason": reason,
             "round": request.round,
-            "artifact_digests": request.artifact_digests if status == "approved" else None,
-            "valid_until": request.valid_until if status == "approved" else None,
+            "artifact_digests": request.artifact_digests if status == ApprovalStatus.APPROVED else None,
+            "valid_until": request.valid_until if status == ApprovalStatus.APPROVED else None,
         },
     )
     notifications_mark_done(request=request)
-    verb = {"approved": "approved", "rejected": "rejected", "changes_requested": "returned for changes"}[status]
+    verb = {
+        ApprovalStatus.APPROVED: "approved",
+        ApprovalStatus.REJECTED: "rejected",
+        ApprovalStatus.CHANGES_REQUESTED: "returned for changes",
+    }[status]
     _notify(
         [request.submitted_by, request.version.model.owner],
         f"{request.version} → {request.target_stage} was {verb}",
@@ -443,12 +463,12 @@ def vote_cast(
     )
     if refusal:
         raise PermissionDenied(refusal)
-    if decision not in ("approve", "reject", "request_changes"):
+    if decision not in VoteDecision.values:
         raise InvalidInput("Vote approve, reject or request_changes.", fields={"decision": ["Unknown decision."]})
-    if decision in ("reject", "request_changes") and not (comment or "").strip():
+    if decision in (VoteDecision.REJECT, VoteDecision.REQUEST_CHANGES) and not (comment or "").strip():
         raise InvalidInput("Explain a rejection or a change request.", fields={"comment": ["Required."]})
     flagged = gate.flagged_artifacts(request.version)
-    if decision == "approve" and flagged and not accept_flagged:
+    if decision == VoteDecision.APPROVE and flagged and not accept_flagged:
         names = ", ".join(a.filename for a in flagged)
         raise InvalidInput(
             f"Files flagged for review ({names}) must be explicitly accepted to approve.",
@@ -463,13 +483,13 @@ def vote_cast(
                 round=request.round,
                 decision=decision,
                 comment=(comment or "").strip(),
-                accepted_flagged=bool(flagged and accept_flagged and decision == "approve"),
+                accepted_flagged=bool(flagged and accept_flagged and decision == VoteDecision.APPROVE),
             )
     except IntegrityError as exc:
         raise Conflict("You already voted on this round; votes cannot be edited.", code="already_voted") from exc
     audit_record(
         actor=actor,
-        action="vote.cast",
+        action=AuditAction.VOTE_CAST,
         target=vote,
         target_label=f"{actor.get_username()} on request #{request.pk} ({committee.name})",
         changes={"decision": decision, "comment": vote.comment, "round": request.round, "committee": committee.slug},
@@ -477,25 +497,27 @@ def vote_cast(
     if vote.accepted_flagged:
         request.accepted_flagged = {**request.accepted_flagged, **{a.filename: a.sha256 for a in flagged}}
         request.save(update_fields=["accepted_flagged"])
-    if decision == "request_changes":
-        _decide(request, status="changes_requested", reason=vote.comment, actor=actor)
+    if decision == VoteDecision.REQUEST_CHANGES:
+        _decide(request, status=ApprovalStatus.CHANGES_REQUESTED, reason=vote.comment, actor=actor)
         return vote
     tallies = request_tallies(request)
     rejected = [(c, t) for c, t in tallies if t.outcome == Outcome.REJECTED]
     if rejected:
         reason = "; ".join(f"{c.name}: {t.reason}" for c, t in rejected)
-        _decide(request, status="rejected", reason=reason, actor=actor)
+        _decide(request, status=ApprovalStatus.REJECTED, reason=reason, actor=actor)
     elif all(t.outcome == Outcome.APPROVED for _, t in tallies):
         problems = gate.request_problems(request)
         if problems:
             _decide(
                 request,
-                status="changes_requested",
+                status=ApprovalStatus.CHANGES_REQUESTED,
                 reason="Quorum reached, but not ready: " + " ".join(p.message for p in problems),
                 actor=actor,
             )
         else:
-            _decide(request, status="approved", reason="All required committees reached quorum.", actor=actor)
+            _decide(
+                request, status=ApprovalStatus.APPROVED, reason="All required committees reached quorum.", actor=actor
+            )
     return vote
 
 
@@ -509,7 +531,7 @@ def approval_request_resubmit(*, actor, request: ApprovalRequest, justification:
     """Send a request returned for changes back to its committees as a new round (old votes stay)."""
     request = _locked_request(request)
     permissions.require(actor, Action.SUBMIT, request)
-    if request.status != "changes_requested":
+    if not request.is_returned:
         raise Conflict("Only a request returned for changes can be resubmitted.", code="not_returned")
     plan = gate.route(request.version, request.target_stage)
     _refuse_if_problems(
@@ -519,7 +541,7 @@ def approval_request_resubmit(*, actor, request: ApprovalRequest, justification:
     before = request.round
     before_digest = request.facts_digest
     request.round += 1
-    request.status = "open"
+    request.status = ApprovalStatus.OPEN
     request.decided_at = None
     request.decision_reason = ""
     request.accepted_flagged = {}
@@ -531,7 +553,7 @@ def approval_request_resubmit(*, actor, request: ApprovalRequest, justification:
     request.save()
     audit_record(
         actor=actor,
-        action="approval.resubmitted",
+        action=AuditAction.APPROVAL_RESUBMITTED,
         target=request,
         changes={
             "round": {"before": before, "after": request.round},
@@ -556,19 +578,19 @@ def approval_request_resubmit(*, actor, request: ApprovalRequest, justification:
 def approval_request_withdraw(*, actor, request: ApprovalRequest, reason: str = "") -> ApprovalRequest:
     request = _locked_request(request)
     permissions.require(actor, Action.SUBMIT, request)
-    if request.status not in ("open", "changes_requested", "approved"):
+    if not request.is_withdrawable:
         raise Conflict(
             f"A {request.get_status_display().lower()} request cannot be withdrawn.", code="not_withdrawable"
         )
     before = request.status
-    request.status = "withdrawn"
+    request.status = ApprovalStatus.WITHDRAWN
     request.decided_at = timezone.now()
     request.save(update_fields=["status", "decided_at"])
     audit_record(
         actor=actor,
-        action="approval.withdrawn",
+        action=AuditAction.APPROVAL_WITHDRAWN,
         target=request,
-        changes={"status": {"before": before, "after": "withdrawn"}, "reason": reason.strip()},
+        changes={"status": {"before": before, "after": ApprovalStatus.WITHDRAWN}, "reason": reason.strip()},
     )
     notifications_mark_done(request=request)
     return request
@@ -578,7 +600,7 @@ def approvals_expire() -> int:
     """Periodic: approvals not used for a promotion within APPROVAL_VALID_DAYS expire."""
     expired = 0
     now = timezone.now()
-    for request_id in ApprovalRequest.objects.filter(status="approved", valid_until__lte=now).values_list(
+    for request_id in ApprovalRequest.objects.filter(status=ApprovalStatus.APPROVED, valid_until__lte=now).values_list(
         "pk", flat=True
     ):
         with transaction.atomic():
@@ -587,15 +609,15 @@ def approvals_expire() -> int:
                 .select_related("version__model__owner", "submitted_by")
                 .get(pk=request_id)
             )
-            if request.status != "approved":
+            if request.status != ApprovalStatus.APPROVED:
                 continue
-            request.status = "expired"
+            request.status = ApprovalStatus.EXPIRED
             request.save(update_fields=["status"])
             audit_record(
                 actor=None,
-                action="approval.expired",
+                action=AuditAction.APPROVAL_EXPIRED,
                 target=request,
-                changes={"status": {"before": "approved", "after": "expired"}},
+                changes={"status": {"before": ApprovalStatus.APPROVED, "after": ApprovalStatus.EXPIRED}},
             )
             notifications_mark_done(request=request)
             _notify(
@@ -667,14 +689,16 @@ def version_transition(
     version: ModelVersion,
     stage: str,
     justification: str = "",
-    archive_existing: bool = True,
+    archive_existing_versions: bool | None = None,
     through_staging: bool = False,
 ) -> ModelVersion:
     """Move a version through its lifecycle: the lifecycle rules, then the policy and approval gate. A
-    promotion to production archives the version it replaces (unless `archive_existing` is False) and marks
-    the approval used. With `through_staging`, a promotion of a version that cannot go straight to production
-    (in development or archived) first moves it to staging, through the same gate, in the same transaction:
-    *Promote to production* is one step for an approved version wherever it stands."""
+    promotion to production marks the approval used. `archive_existing_versions` (MLflow's option) archives
+    the other versions in the target stage, staging or production, in the same transaction; left as None, a
+    promotion to production archives the version it replaces and a move to staging archives none. With
+    `through_staging`, a promotion of a version that cannot go straight to production (in development or
+    archived) first moves it to staging, through the same gate, in the same transaction: *Promote to
+    production* is one step for an approved version wherever it stands."""
     version = ModelVersion.objects.select_for_update().select_related("model").get(pk=version.pk)
     permissions.require(actor, Action.CHANGE, version)
     if through_staging and stage == Stage.PRODUCTION and version.stage in (Stage.DEVELOPMENT, Stage.ARCHIVED):
@@ -687,22 +711,22 @@ def version_transition(
         version.stage == Stage.PRODUCTION and stage == Stage.STAGING
     ):
         decision = _gate_decision(actor=actor, version=version, stage=stage)
-    if stage == Stage.PRODUCTION:
-        replaced = list(
-            version.model.versions.filter(stage=Stage.PRODUCTION).exclude(pk=version.pk).order_by("version")
-        )
+    if archive_existing_versions is None:
+        archive_existing_versions = stage == Stage.PRODUCTION
+    replaced = []
+    if archive_existing_versions and stage in (Stage.STAGING, Stage.PRODUCTION):
+        replaced = list(version.model.versions.filter(stage=stage).exclude(pk=version.pk).order_by("version"))
     moved = registry_services.version_stage_apply(
         actor=actor, version=version, stage=stage, gate_decision=decision, reason=justification
     )
     if decision and decision.get("approval_request"):
-        ApprovalRequest.objects.filter(pk=decision["approval_request"], status="approved").update(
-            status="promoted", promoted_at=timezone.now()
+        ApprovalRequest.objects.filter(pk=decision["approval_request"], status=ApprovalStatus.APPROVED).update(
+            status=ApprovalStatus.PROMOTED, promoted_at=timezone.now()
         )
-    if stage == Stage.PRODUCTION and archive_existing:
-        for old in replaced:
-            registry_services.version_stage_apply(
-                actor=actor, version=old, stage=Stage.ARCHIVED, reason=f"replaced in production by v{version.version}"
-            )
+    for old in replaced:
+        registry_services.version_stage_apply(
+            actor=actor, version=old, stage=Stage.ARCHIVED, reason=f"replaced in {stage} by v{version.version}"
+        )
     return moved
 
 
@@ -745,7 +769,7 @@ def model_rollback(*, actor, model: RegisteredModel, justification: str = "") ->
     registry_services.version_stage_apply(actor=actor, version=current, stage=Stage.STAGING, reason=reason)
     audit_record(
         actor=actor,
-        action="model.rolled_back",
+        action=AuditAction.MODEL_ROLLED_BACK,
         target=model,
         changes={
             "production_version": {"before": current.version, "after": target.version},
@@ -779,7 +803,7 @@ def version_break_glass(*, actor, version: ModelVersion, stage: str, justificati
     )
     audit_record(
         actor=actor,
-        action="version.break_glass",
+        action=AuditAction.VERSION_BREAK_GLASS,
         target=moved,
         changes={"stage": {"before": before, "after": stage}, "justification": text, "flagged": True},
     )
@@ -854,7 +878,7 @@ def template_create(
     )
     audit_record(
         actor=actor,
-        action="assessment_template.created",
+        action=AuditAction.ASSESSMENT_TEMPLATE_CREATED,
         target=template,
         changes={
             "key": key,
@@ -894,7 +918,7 @@ def template_update(
         current.classifies = normalised["scoring"]["classifies"]
         current.source = ""  # no longer the seed file's content (see governance.frameworks)
         current.save()
-        audit_record(actor=actor, action="assessment_template.updated", target=current, changes=changes)
+        audit_record(actor=actor, action=AuditAction.ASSESSMENT_TEMPLATE_UPDATED, target=current, changes=changes)
         return current
     successor = AssessmentTemplate.objects.create(
         key=current.key,
@@ -908,7 +932,7 @@ def template_update(
     )
     audit_record(
         actor=actor,
-        action="assessment_template.versioned",
+        action=AuditAction.ASSESSMENT_TEMPLATE_VERSIONED,
         target=successor,
         changes={"version": {"before": current.version, "after": successor.version}, **changes},
     )
@@ -938,7 +962,7 @@ def frameworks_load(*, actor=None, directory: Path | None = None) -> list[tuple[
         if outcome != "unchanged":
             audit_record(
                 actor=actor,
-                action=f"assessment_template.{outcome}",
+                action=AuditAction(f"assessment_template.{outcome}"),
                 target=template,
                 changes={"source": file.source, "digest": file.digest, "version": template.version},
             )
@@ -1031,7 +1055,7 @@ def assessment_create(
     assessment.save()
     audit_record(
         actor=actor,
-        action="assessment.created",
+        action=AuditAction.ASSESSMENT_CREATED,
         target=assessment,
         changes={
             "template": f"{template.key} v{template.version}",
@@ -1079,7 +1103,7 @@ def assessment_answer(*, actor, assessment: Assessment, answers: Mapping[str, An
     recorded: dict[str, Any] = {"answers": changes}
     if assessment.tier != before_tier:
         recorded["tier"] = {"before": before_tier or None, "after": assessment.tier or None}
-    audit_record(actor=actor, action="assessment.answered", target=assessment, changes=recorded)
+    audit_record(actor=actor, action=AuditAction.ASSESSMENT_ANSWERED, target=assessment, changes=recorded)
     return assessment
 
 
@@ -1107,7 +1131,7 @@ def assessment_submit(*, actor, assessment: Assessment) -> Assessment:
     assessment.save()
     audit_record(
         actor=actor,
-        action="assessment.submitted",
+        action=AuditAction.ASSESSMENT_SUBMITTED,
         target=assessment,
         changes={
             "status": {"before": before, "after": assessment.status},
@@ -1151,7 +1175,7 @@ def assessment_approve(*, actor, assessment: Assessment, comment: str = "") -> A
     assessment.save()
     audit_record(
         actor=actor,
-        action="assessment.approved",
+        action=AuditAction.ASSESSMENT_APPROVED,
         target=assessment,
         changes={
             "status": {"before": AssessmentStatus.SUBMITTED, "after": AssessmentStatus.APPROVED},
@@ -1182,7 +1206,7 @@ def assessment_return(*, actor, assessment: Assessment, comment: str) -> Assessm
     assessment.save()
     audit_record(
         actor=actor,
-        action="assessment.returned",
+        action=AuditAction.ASSESSMENT_RETURNED,
         target=assessment,
         changes={"status": {"before": AssessmentStatus.SUBMITTED, "after": assessment.status}, "comment": comment},
     )
@@ -1204,7 +1228,7 @@ def assessment_expire(*, assessment_id: int, today: dt.date | None = None) -> As
     assessment = Assessment.objects.select_related("template", "model").get(pk=assessment_id)
     audit_record(
         actor=None,
-        action="assessment.expired",
+        action=AuditAction.ASSESSMENT_EXPIRED,
         target=assessment,
         changes={
             "status": {"before": AssessmentStatus.APPROVED, "after": AssessmentStatus.EXPIRED},
@@ -1239,7 +1263,7 @@ def assessment_review_reminder(*, assessment_id: int, today: dt.date | None = No
     assessment = Assessment.objects.select_related("template", "model").get(pk=assessment_id)
     audit_record(
         actor=None,
-        action="assessment.review_due_soon",
+        action=AuditAction.ASSESSMENT_REVIEW_DUE_SOON,
         target=assessment,
         changes={"valid_until": assessment.valid_until, "days_left": (assessment.valid_until - today).days},
     )
@@ -1296,7 +1320,7 @@ def assessment_evidence_add(
     assessment.save(update_fields=["contributors", "updated_at"])
     audit_record(
         actor=actor,
-        action="assessment.evidence_added",
+        action=AuditAction.ASSESSMENT_EVIDENCE_ADDED,
         target=evidence,
         changes={
             "assessment": assessment.pk,
@@ -1320,7 +1344,7 @@ def assessment_evidence_remove(*, actor, evidence: AssessmentEvidence) -> None:
     _require_editable(assessment)
     audit_record(
         actor=actor,
-        action="assessment.evidence_removed",
+        action=AuditAction.ASSESSMENT_EVIDENCE_REMOVED,
         target=evidence,
         changes={"assessment": assessment.pk, "title": evidence.title, "sha256": evidence.sha256 or None},
     )
@@ -1428,7 +1452,9 @@ def risk_create(*, actor, model: RegisteredModel, **fields: Any) -> Risk:
     risk.title = risk.description = risk.mitigation = ""
     _risk_apply(risk, fields)
     risk.save()
-    audit_record(actor=actor, action="risk.created", target=risk, changes=diff({}, snapshot(risk, RISK_AUDIT_FIELDS)))
+    audit_record(
+        actor=actor, action=AuditAction.RISK_CREATED, target=risk, changes=diff({}, snapshot(risk, RISK_AUDIT_FIELDS))
+    )
     return risk
 
 
@@ -1444,7 +1470,7 @@ def risk_update(*, actor, risk: Risk, data: Mapping[str, Any]) -> Risk:
         return risk
     risk.updated_at = timezone.now()
     risk.save()
-    audit_record(actor=actor, action="risk.updated", target=risk, changes=changes)
+    audit_record(actor=actor, action=AuditAction.RISK_UPDATED, target=risk, changes=changes)
     return risk
 
 
@@ -1480,15 +1506,12 @@ def audit_export(*, actor, filters: Mapping[str, Any], fmt: str) -> AuditExport:
         bounds = events.order_by().aggregate(first=Min("seq"), last=Max("seq"))
         audit_record(
             actor=actor,
-            action="audit.exported",
+            action=AuditAction.AUDIT_EXPORTED,
             target_type="audit_trail",
             target_label="audit trail export",
             changes={"format": fmt, "filters": applied, "head_seq": head, **bounds},
         )
     return AuditExport(events=events, fmt=fmt, first_seq=bounds["first"], last_seq=bounds["last"])
-
-
-AUDIT_VERIFY_NOW_ACTION = "audit.verification_requested"
 
 
 @transaction.atomic
@@ -1499,7 +1522,7 @@ def audit_verification_request(*, actor) -> None:
     if not permissions.can_read_audit_trail(actor):
         raise PermissionDenied("Verifying the audit trail is open to auditors and administrators.")
     since = timezone.now() - dt.timedelta(seconds=settings.AUDIT_VERIFY_NOW_SECONDS)
-    if AuditEvent.objects.filter(action=AUDIT_VERIFY_NOW_ACTION, timestamp__gte=since).exists():
+    if AuditEvent.objects.filter(action=AuditAction.AUDIT_VERIFICATION_REQUESTED, timestamp__gte=since).exists():
         raise Conflict(
             f"A verification was requested less than {settings.AUDIT_VERIFY_NOW_SECONDS} seconds ago; "
             "its result appears on this page.",
@@ -1508,7 +1531,7 @@ def audit_verification_request(*, actor) -> None:
     head = AuditEvent.objects.order_by("-seq").values_list("seq", flat=True).first() or 0
     audit_record(
         actor=actor,
-        action=AUDIT_VERIFY_NOW_ACTION,
+        action=AuditAction.AUDIT_VERIFICATION_REQUESTED,
         target_type="audit_trail",
         target_label="audit trail verification",
         changes={"head_seq": head},
@@ -1571,7 +1594,7 @@ def records_export(*, actor, kind: str, fmt: str) -> RecordsExport:
 def auth_login_record(*, user, request=None) -> None:
     """Record a successful sign-in (called from Django's `user_logged_in` signal)."""
     with transaction.atomic():
-        audit_record(actor=user, action="login.succeeded", target=user, target_type="user")
+        audit_record(actor=user, action=AuditAction.LOGIN_SUCCEEDED, target=user, target_type="user")
 
 
 def auth_logout_record(*, user, request=None) -> None:
@@ -1579,7 +1602,7 @@ def auth_logout_record(*, user, request=None) -> None:
     if user is None or not getattr(user, "is_authenticated", False):
         return
     with transaction.atomic():
-        audit_record(actor=user, action="logout", target=user, target_type="user")
+        audit_record(actor=user, action=AuditAction.LOGOUT, target=user, target_type="user")
 
 
 def auth_login_failed_record(*, username: str) -> None:
@@ -1588,7 +1611,7 @@ def auth_login_failed_record(*, username: str) -> None:
     with transaction.atomic():
         audit_record(
             actor=None,
-            action="login.failed",
+            action=AuditAction.LOGIN_FAILED,
             target_type="user",
             target_id=username,
             target_label=username,

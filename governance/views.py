@@ -155,7 +155,7 @@ def _vote_context(request, approval, form=None):
         "version": approval.version,
         "model": approval.version.model,
         "assessment": selectors.model_current_assessment(approval.version.model),
-        "awaiting": services.request_awaiting_votes(approval) if approval.status == "open" else [],
+        "awaiting": services.request_awaiting_votes(approval) if approval.is_open else [],
         "production": production,
         "metric_rows": metric_rows,
         "tallies": tallies,
@@ -164,7 +164,7 @@ def _vote_context(request, approval, form=None):
         "refusals": refusals,
         "votes": votes,
         "problems": plan_problems,
-        "blocked": bool(plan_problems) and approval.status in ("open", "changes_requested", "approved"),
+        "blocked": bool(plan_problems) and approval.is_withdrawable,
         "facts_changed": gate.facts_changes(approval),
         "can_submit": permissions.can(request.user, permissions.Action.SUBMIT, approval.version),
         "nav_section": "reviews",
@@ -434,7 +434,7 @@ def version_approvals(request, name, version):
             {"stage": stage, "plan": plan, "problems": problems, "approval": gate.valid_approval(found, stage)}
         )
     requests = list(selectors.version_requests(user=request.user, version=found))
-    open_stages = {r.target_stage for r in requests if r.status in ("open", "changes_requested")}
+    open_stages = {r.target_stage for r in requests if r.is_pending}
     context = {
         "model": model,
         "version": found,

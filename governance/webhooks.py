@@ -29,6 +29,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from governance.audit import audit_record, diff, format_timestamp, snapshot
+from governance.audit_actions import AuditAction
 from governance.choices import PING_EVENT, DeliveryStatus, WebhookEvent
 from governance.models import AuditEvent, WebhookDelivery, WebhookSubscription
 from governance.webhook_transport import UnsafeDestination, check_url, post
@@ -43,15 +44,15 @@ SUBSCRIPTION_AUDIT_FIELDS = ("name", "url", "event_types", "model", "active")
 
 # Audit actions that are webhook events as they stand; artifact verdicts are sorted below.
 _EVENT_OF_ACTION = {
-    "model.created": WebhookEvent.MODEL_CREATED,
-    "version.created": WebhookEvent.VERSION_CREATED,
-    "approval.requested": WebhookEvent.APPROVAL_REQUESTED,
-    "approval.resubmitted": WebhookEvent.APPROVAL_REQUESTED,  # a new round of the same request
-    "approval.decided": WebhookEvent.APPROVAL_DECIDED,
-    "version.stage_changed": WebhookEvent.VERSION_STAGE_CHANGED,  # promotions, rollbacks and break-glass too
-    "alias.changed": WebhookEvent.ALIAS_CHANGED,
-    "alias.deleted": WebhookEvent.ALIAS_CHANGED,
-    "artifact.corrupted": WebhookEvent.ARTIFACT_REJECTED,
+    AuditAction.MODEL_CREATED: WebhookEvent.MODEL_CREATED,
+    AuditAction.VERSION_CREATED: WebhookEvent.VERSION_CREATED,
+    AuditAction.APPROVAL_REQUESTED: WebhookEvent.APPROVAL_REQUESTED,
+    AuditAction.APPROVAL_RESUBMITTED: WebhookEvent.APPROVAL_REQUESTED,  # a new round of the same request
+    AuditAction.APPROVAL_DECIDED: WebhookEvent.APPROVAL_DECIDED,
+    AuditAction.VERSION_STAGE_CHANGED: WebhookEvent.VERSION_STAGE_CHANGED,  # promotions, rollbacks and break-glass too
+    AuditAction.ALIAS_CHANGED: WebhookEvent.ALIAS_CHANGED,
+    AuditAction.ALIAS_DELETED: WebhookEvent.ALIAS_CHANGED,
+    AuditAction.ARTIFACT_CORRUPTED: WebhookEvent.ARTIFACT_REJECTED,
 }
 _USABLE_VERDICT = "valid"
 
@@ -60,7 +61,7 @@ def event_type_for(event: AuditEvent) -> str | None:
     """The webhook event an audit event is, if any. A finished validation is `artifact.validated` when the
     artifact is usable (`valid`) and `artifact.rejected` for every other verdict (rejected, needs review,
     error): either way the payload's `data.status.after` names the verdict."""
-    if event.action == "artifact.validated":
+    if event.action == AuditAction.ARTIFACT_VALIDATED:
         status = (event.changes.get("status") or {}).get("after")
         if status is None:
             return None
@@ -309,7 +310,7 @@ def webhook_subscription_create(
     _validated(subscription)
     subscription.save()
     after = snapshot(subscription, SUBSCRIPTION_AUDIT_FIELDS)
-    audit_record(actor=actor, action="webhook.created", target=subscription, changes=diff({}, after))
+    audit_record(actor=actor, action=AuditAction.WEBHOOK_CREATED, target=subscription, changes=diff({}, after))
     return subscription
 
 
@@ -331,7 +332,7 @@ def webhook_subscription_update(*, actor, subscription: WebhookSubscription, dat
         return subscription
     subscription.updated_at = timezone.now()
     subscription.save()
-    audit_record(actor=actor, action="webhook.updated", target=subscription, changes=changes)
+    audit_record(actor=actor, action=AuditAction.WEBHOOK_UPDATED, target=subscription, changes=changes)
     return subscription
 
 
@@ -341,7 +342,7 @@ def webhook_subscription_delete(*, actor, subscription: WebhookSubscription) -> 
     permissions.require_manage_webhooks(actor, write=True)
     subscription = webhook_get(user=actor, pk=subscription.pk)
     before = snapshot(subscription, SUBSCRIPTION_AUDIT_FIELDS)
-    audit_record(actor=actor, action="webhook.deleted", target=subscription, changes=diff(before, {}))
+    audit_record(actor=actor, action=AuditAction.WEBHOOK_DELETED, target=subscription, changes=diff(before, {}))
     subscription.delete()
 
 
@@ -358,7 +359,10 @@ def webhook_subscription_test(*, actor, subscription: WebhookSubscription, note:
         delivery.payload["note"] = note[:200]
     delivery.save()
     audit_record(
-        actor=actor, action="webhook.tested", target=subscription, changes={"delivery_id": str(delivery.delivery_id)}
+        actor=actor,
+        action=AuditAction.WEBHOOK_TESTED,
+        target=subscription,
+        changes={"delivery_id": str(delivery.delivery_id)},
     )
     _enqueue_after_commit([delivery])
     return delivery

@@ -522,7 +522,7 @@ def vote_refusal(user, *, request, committee, conflicted_ids: set, member_ids: s
         else:
             why = "you are on the team that owns this model"
         return f"Separation of duties: {why}, so you cannot vote on it."
-    if request.status != "open":
+    if not request.is_open:
         return f"This request is {request.get_status_display().lower()}: voting is closed."
     return None
 

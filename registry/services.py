@@ -27,6 +27,7 @@ from django.utils.text import slugify
 from guardian.shortcuts import assign_perm, remove_perm
 
 from governance.audit import audit_count, audit_record, diff, snapshot
+from governance.audit_actions import AuditAction
 from registry import blobstore, imports, permissions, uploads
 from registry.authentication import TOKEN_PREFIX, hash_secret
 from registry.choices import ArtifactKind, ArtifactStatus, ImportStatus, RiskTier, Stage, TokenScope
@@ -209,7 +210,7 @@ def team_create(*, actor, name: str, description: str = "", members: Iterable = 
     group.user_set.add(*member_list)
     audit_record(
         actor=actor,
-        action="team.created",
+        action=AuditAction.TEAM_CREATED,
         target=team,
         changes={
             "name": {"before": None, "after": team.name},
@@ -237,7 +238,7 @@ def team_member_add(*, actor, team: Team, user) -> Team:
     team.group.user_set.add(user)
     audit_record(
         actor=actor,
-        action="team.member_added",
+        action=AuditAction.TEAM_MEMBER_ADDED,
         target=team,
         changes={"members": {"added": [user.get_username()]}},
     )
@@ -253,7 +254,7 @@ def team_member_remove(*, actor, team: Team, user) -> Team:
     team.group.user_set.remove(user)
     audit_record(
         actor=actor,
-        action="team.member_removed",
+        action=AuditAction.TEAM_MEMBER_REMOVED,
         target=team,
         changes={"members": {"removed": [user.get_username()]}},
     )
@@ -305,10 +306,10 @@ def _records_name_refusals(service):
         except NameUnavailable as refusal:
             with transaction.atomic():
                 since = timezone.now() - NAME_REFUSALS_WINDOW
-                earlier = audit_count(actor=actor, action="model.name_unavailable", since=since)
+                earlier = audit_count(actor=actor, action=AuditAction.MODEL_NAME_UNAVAILABLE, since=since)
                 audit_record(
                     actor=actor,
-                    action="model.name_unavailable",
+                    action=AuditAction.MODEL_NAME_UNAVAILABLE,
                     target=refusal.holder,
                     changes={"name": refusal.name, "refusals_last_day": earlier + 1},
                 )
@@ -379,7 +380,7 @@ def model_create(
         raise NameUnavailable(name, holder=_name_holder(name)) from exc
     _grant_owner_set(model, user=owner, team=team)
     after = snapshot(model, ("name", "owner", *MODEL_EDITABLE_FIELDS))
-    audit_record(actor=actor, action="model.created", target=model, changes=diff({}, after))
+    audit_record(actor=actor, action=AuditAction.MODEL_CREATED, target=model, changes=diff({}, after))
     return model
 
 
@@ -409,7 +410,7 @@ def model_update(*, actor, model: RegisteredModel, data: Mapping[str, Any]) -> R
     model.updated_at = timezone.now()
     model.updated_by = actor
     model.save()
-    audit_record(actor=actor, action="model.updated", target=model, changes=changes)
+    audit_record(actor=actor, action=AuditAction.MODEL_UPDATED, target=model, changes=changes)
     return model
 
 
@@ -433,7 +434,9 @@ def model_rename(*, actor, model: RegisteredModel, new_name: str) -> RegisteredM
             model.save(update_fields=["name", "name_key", "updated_at", "updated_by"])
     except IntegrityError as exc:
         raise NameUnavailable(model.name, holder=_name_holder(model.name, exclude_pk=model.pk)) from exc
-    audit_record(actor=actor, action="model.renamed", target=model, changes=diff({"name": old}, {"name": model.name}))
+    audit_record(
+        actor=actor, action=AuditAction.MODEL_RENAMED, target=model, changes=diff({"name": old}, {"name": model.name})
+    )
     return model
 
 
@@ -462,7 +465,7 @@ def model_delete(*, actor, model: RegisteredModel) -> None:
             code="model_has_released_versions",
         )
     before = snapshot(model, ("name", "owner", *MODEL_EDITABLE_FIELDS))
-    audit_record(actor=actor, action="model.deleted", target=model, changes=diff(before, {}))
+    audit_record(actor=actor, action=AuditAction.MODEL_DELETED, target=model, changes=diff(before, {}))
     model.delete()
 
 
@@ -552,7 +555,7 @@ def version_register(
     Metric.objects.bulk_create(Metric(version=version, **row) for row in clean_metrics)
     after = snapshot(version, ("version", *VERSION_METADATA_FIELDS, "tags", "stage", "import_status"))
     after["metrics"] = clean_metrics
-    audit_record(actor=actor, action="version.created", target=version, changes=diff({}, after))
+    audit_record(actor=actor, action=AuditAction.VERSION_CREATED, target=version, changes=diff({}, after))
     if version.import_status:
         transaction.on_commit(lambda: enqueue_import(version.pk))
     return version
@@ -607,7 +610,7 @@ def version_update(*, actor, version: ModelVersion, data: Mapping[str, Any]) -> 
         return version
     version.updated_at = timezone.now()
     version.save()
-    audit_record(actor=actor, action="version.updated", target=version, changes=changes)
+    audit_record(actor=actor, action=AuditAction.VERSION_UPDATED, target=version, changes=changes)
     return version
 
 
@@ -640,7 +643,7 @@ def version_delete(*, actor, version: ModelVersion) -> None:
     model = version.model
     audit_record(
         actor=actor,
-        action="version.deleted",
+        action=AuditAction.VERSION_DELETED,
         target=version,
         changes=diff(snapshot(version, ("version", "stage", "source")), {}),
     )
@@ -699,7 +702,7 @@ def version_stage_apply(
         changes["authorised_by"] = dict(gate_decision)
     if reason:
         changes["reason"] = reason
-    audit_record(actor=actor, action="version.stage_changed", target=version, changes=changes)
+    audit_record(actor=actor, action=AuditAction.VERSION_STAGE_CHANGED, target=version, changes=changes)
     return version
 
 
@@ -732,7 +735,7 @@ def alias_apply(
     changes = {"alias": name, "version": {"before": before, "after": version.version}}
     if gate_decision:
         changes["authorised_by"] = dict(gate_decision)
-    audit_record(actor=actor, action="alias.changed", target=alias, changes=changes)
+    audit_record(actor=actor, action=AuditAction.ALIAS_CHANGED, target=alias, changes=changes)
     return alias
 
 
@@ -744,7 +747,7 @@ def alias_delete(*, actor, model: RegisteredModel, name: str) -> None:
     if alias is None:
         raise InvalidInput(f"'{model.name}' has no alias '{name}'.", code="no_such_alias", fields={"alias": ["None."]})
     changes = {"alias": name, "version": {"before": alias.version.version, "after": None}}
-    audit_record(actor=actor, action="alias.deleted", target=alias, changes=changes)
+    audit_record(actor=actor, action=AuditAction.ALIAS_DELETED, target=alias, changes=changes)
     alias.delete()
 
 
@@ -762,7 +765,7 @@ def model_risk_tier_set(*, actor, model: RegisteredModel, tier: str, reason: str
     model.risk_tier = tier
     model.updated_at = timezone.now()
     model.save(update_fields=["risk_tier", "updated_at"])
-    audit_record(actor=actor, action="model.risk_tier_changed", target=model, changes=changes)
+    audit_record(actor=actor, action=AuditAction.MODEL_RISK_TIER_CHANGED, target=model, changes=changes)
     return model
 
 
@@ -827,7 +830,7 @@ def access_grant(*, actor, model: RegisteredModel, grantee, actions: Iterable[Ac
         assign_perm(action.value, grantee, model)
     audit_record(
         actor=actor,
-        action="permission.granted",
+        action=AuditAction.PERMISSION_GRANTED,
         target=model,
         changes={"grantee": _grantee_label(grantee), "actions": sorted(a.value for a in added)},
     )
@@ -850,7 +853,7 @@ def access_revoke(*, actor, model: RegisteredModel, grantee, actions: Iterable[A
         remove_perm(action.value, grantee, model)
     audit_record(
         actor=actor,
-        action="permission.revoked",
+        action=AuditAction.PERMISSION_REVOKED,
         target=model,
         changes={"grantee": _grantee_label(grantee), "actions": sorted(a.value for a in removed)},
     )
@@ -942,7 +945,7 @@ def token_create(
     )
     audit_record(
         actor=actor,
-        action="token.created",
+        action=AuditAction.TOKEN_CREATED,
         target=token,
         target_label=f"{prefix} ({token.name}) for {user.get_username()}",
         changes={
@@ -966,7 +969,7 @@ def token_revoke(*, actor, token: ApiToken) -> ApiToken:
     token.save(update_fields=["revoked_at"])
     audit_record(
         actor=actor,
-        action="token.revoked",
+        action=AuditAction.TOKEN_REVOKED,
         target=token,
         target_label=f"{token.prefix} ({token.name}) for {token.user.get_username()}",
         changes={"revoked_at": {"before": None, "after": token.revoked_at}},
@@ -1005,7 +1008,7 @@ def service_account_create(
     account = ServiceAccount.objects.create(user=user, description=description, created_by=actor)
     audit_record(
         actor=actor,
-        action="service_account.created",
+        action=AuditAction.SERVICE_ACCOUNT_CREATED,
         target=account,
         changes={"username": username, "roles": role_names, "teams": [team.slug for team in team_list]},
     )
@@ -1061,7 +1064,7 @@ def artifact_upload(
             )
             audit_record(
                 actor=actor,
-                action="artifact.uploaded",
+                action=AuditAction.ARTIFACT_UPLOADED,
                 target=artifact,
                 changes={"filename": filename, "kind": kind, "size": size, "declared_sha256": declared or None},
             )
@@ -1106,7 +1109,7 @@ def _claim_for_validation(artifact_id: int) -> Artifact | None:
             )
             audit_record(
                 actor=None,
-                action="artifact.validated",
+                action=AuditAction.ARTIFACT_VALIDATED,
                 target=artifact,
                 changes={"status": {"before": ArtifactStatus.VALIDATING, "after": ArtifactStatus.ERROR}},
             )
@@ -1146,7 +1149,7 @@ def artifact_validate(*, artifact_id: int) -> Artifact | None:
             return None
         audit_record(
             actor=None,
-            action="artifact.validated",
+            action=AuditAction.ARTIFACT_VALIDATED,
             target=artifact,
             changes={
                 "status": {"before": ArtifactStatus.VALIDATING, "after": result.verdict},
@@ -1210,7 +1213,7 @@ def _import_finish(version: ModelVersion, status: str, message: str, *, files: l
             return None
         audit_record(
             actor=None,
-            action="version.imported",
+            action=AuditAction.VERSION_IMPORTED,
             target=version,
             changes={
                 "import_status": {"before": ImportStatus.IMPORTING, "after": status},
@@ -1237,7 +1240,7 @@ def _claim_for_import(version_id: int) -> ModelVersion | None:
             version = ModelVersion.objects.select_related("model").get(pk=version_id)
             audit_record(
                 actor=None,
-                action="version.imported",
+                action=AuditAction.VERSION_IMPORTED,
                 target=version,
                 changes={
                     "import_status": {"before": ImportStatus.IMPORTING, "after": ImportStatus.FAILED},
@@ -1288,7 +1291,7 @@ def _import_artifact(version: ModelVersion, temporary, filename: str) -> None:
             )
             audit_record(
                 actor=None,
-                action="artifact.imported",
+                action=AuditAction.ARTIFACT_IMPORTED,
                 target=artifact,
                 changes={"filename": filename, "size": size, "source": version.source},
             )
@@ -1339,7 +1342,7 @@ def artifact_mark_corrupted(*, artifact: Artifact, reason: str) -> Artifact:
     if updated:
         audit_record(
             actor=None,
-            action="artifact.corrupted",
+            action=AuditAction.ARTIFACT_CORRUPTED,
             target=artifact,
             changes={"status": {"before": before, "after": ArtifactStatus.CORRUPTED}, "reason": reason},
         )
@@ -1354,7 +1357,7 @@ def artifact_rescan(*, artifact: Artifact) -> Artifact:
         )
         audit_record(
             actor=None,
-            action="artifact.rescan_requested",
+            action=AuditAction.ARTIFACT_RESCAN_REQUESTED,
             target=artifact,
             changes={"status": {"before": artifact.status, "after": ArtifactStatus.PENDING}},
         )
@@ -1373,7 +1376,7 @@ def artifact_delete(*, actor, artifact: Artifact) -> None:
     key = artifact.storage_key
     audit_record(
         actor=actor,
-        action="artifact.deleted",
+        action=AuditAction.ARTIFACT_DELETED,
         target=artifact,
         changes={"filename": artifact.filename, "sha256": artifact.sha256 or None},
     )
@@ -1399,7 +1402,7 @@ def artifact_download_record(*, actor, artifact: Artifact, override: bool = Fals
         raise PermissionDenied(f"This file is {artifact.get_status_display().lower()} and cannot be downloaded.")
     audit_record(
         actor=actor,
-        action="artifact.downloaded",
+        action=AuditAction.ARTIFACT_DOWNLOADED,
         target=artifact,
         changes={"sha256": artifact.sha256, "override": bool(blocked and override)},
     )

@@ -20,6 +20,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from governance import gate, selectors, services
+from governance.choices import CommitteeRole, VoteDecision
 from governance.models import ApprovalPolicy, ApprovalRequest, Committee
 from registry import permissions
 from registry import selectors as registry_selectors
@@ -39,7 +40,7 @@ ERROR = OpenApiResponse(description='`{"error": {"code", "message", "fields"}}`'
 
 class MemberSerializer(serializers.Serializer):
     username = serializers.CharField(source="user.username")
-    role = serializers.ChoiceField(choices=["chair", "member"])
+    role = serializers.ChoiceField(choices=CommitteeRole.values)
 
 
 class CommitteeSerializer(RejectUnknownFields, serializers.ModelSerializer):
@@ -64,7 +65,7 @@ class CommitteeSerializer(RejectUnknownFields, serializers.ModelSerializer):
 
 class MemberInput(InputSerializer):
     username = serializers.CharField()
-    role = serializers.ChoiceField(choices=["chair", "member"], default="member")
+    role = serializers.ChoiceField(choices=CommitteeRole.values, default=CommitteeRole.MEMBER)
 
 
 class PolicySerializer(RejectUnknownFields, serializers.ModelSerializer):
@@ -182,7 +183,7 @@ class ApprovalRequestInput(InputSerializer):
 
 class VoteInput(InputSerializer):
     committee = serializers.SlugRelatedField(slug_field="slug", queryset=Committee.objects.all())
-    decision = serializers.ChoiceField(choices=["approve", "reject", "request_changes"])
+    decision = serializers.ChoiceField(choices=VoteDecision.values)
     comment = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
     accept_flagged = serializers.BooleanField(required=False, default=False)
 
@@ -471,7 +472,7 @@ class VersionPromote(ModelScopedMixin, APIView):
             version=target,
             stage=Stage.PRODUCTION,
             justification=data.validated_data["justification"],
-            archive_existing=data.validated_data["archive_existing"],
+            archive_existing_versions=data.validated_data["archive_existing"],
             through_staging=True,
         )
         target = registry_selectors.version_get(user=request.user, model=self.get_model(), version=version)

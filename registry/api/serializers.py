@@ -288,6 +288,11 @@ class VersionUpdateInput(InputSerializer):
 class TransitionInput(InputSerializer):
     stage = serializers.ChoiceField(choices=Stage.choices)
     justification = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
+    archive_existing_versions = serializers.BooleanField(
+        required=False,
+        help_text="Archive the other versions in the target stage (as MLflow's option). When omitted, a promotion "
+        "to production archives the version it replaces and a move to staging archives none.",
+    )
 
 
 class TokenOutput(serializers.ModelSerializer):

@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from governance import services as gov
 from governance import webhooks as hooks
+from governance.audit_actions import AuditAction
 from governance.models import ApprovalPolicy, ApprovalRequest, AssessmentTemplate, AuditEvent
 from registry import services as reg
 from registry.choices import RiskTier, Stage
@@ -585,6 +586,8 @@ def test_service_writes_the_events_in_its_row(name, w, artifact_storage, django_
         call()
     written = list(AuditEvent.objects.filter(seq__gt=before).order_by("seq").values_list("action", flat=True))
     assert tuple(written) == expected, f"{name} wrote {written}"
+    unknown = set(written) - set(AuditAction)
+    assert not unknown, f"{name} wrote actions missing from governance.audit_actions.AuditAction: {unknown}"
     for event in AuditEvent.objects.filter(seq__gt=before):
         assert event.action.split(".")[0] and (event.changes or event.action in QUIET_ACTIONS), (
             f"{name}: {event.action} records no field-level changes"

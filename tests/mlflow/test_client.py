@@ -167,6 +167,18 @@ def _ready_for_production(owner, model_name: str, version: str):
     return model, target
 
 
+def test_archive_existing_versions_rotates_staging_in_one_transaction(client, owner):
+    client.create_registered_model("rotor")
+    for _ in range(3):
+        client.create_model_version("rotor", "runs:/r/model")
+    client.transition_model_version_stage("rotor", "1", "Staging")
+    client.transition_model_version_stage("rotor", "2", "Staging", archive_existing_versions=False)
+    staged = client.transition_model_version_stage("rotor", "3", "Staging", archive_existing_versions=True)
+    assert staged.current_stage == "Staging"
+    stages = {v.version: v.current_stage for v in client.search_model_versions("name = 'rotor'")}
+    assert stages == {"1": "Archived", "2": "Archived", "3": "Staging"}
+
+
 def test_production_needs_an_approval(client, owner, administrator):
     client.create_registered_model("ranker")
     client.create_model_version("ranker", "runs:/abc/model")

@@ -101,6 +101,23 @@ def test_transition_endpoint_moves_through_the_lifecycle(api, owner, owner_token
     assert illegal.status_code == 409 and illegal.json()["error"]["code"] == "illegal_transition"
 
 
+def test_transition_can_archive_the_other_versions_in_the_target_stage(api, owner, owner_token):
+    model = make_model(owner, name="rotating")
+    first = make_version(owner, model)
+    make_version(owner, model), make_version(owner, model)
+    services.version_stage_apply(actor=owner, version=first, stage=Stage.STAGING)
+    api.credentials(**bearer(owner_token))
+    url = "/api/v1/models/rotating/versions/{}/transition/"
+    assert api.post(url.format(2), {"stage": "staging"}, format="json").status_code == 200
+    assert dict(model.versions.values_list("version", "stage")) == {1: "staging", 2: "staging", 3: "development"}
+
+    rotated = api.post(url.format(3), {"stage": "staging", "archive_existing_versions": True}, format="json")
+    assert rotated.status_code == 200 and rotated.json()["stage"] == "staging"
+    assert dict(model.versions.values_list("version", "stage")) == {1: "archived", 2: "archived", 3: "staging"}
+    archived = AuditEvent.objects.filter(action="version.stage_changed", changes__stage__after="archived")
+    assert {e.changes["reason"] for e in archived} == {"replaced in staging by v3"}
+
+
 def test_model_delete_only_while_all_versions_in_development(api, owner, owner_token):
     model = make_model(owner, name="to-delete")
     make_version(owner, model)

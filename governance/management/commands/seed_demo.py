@@ -22,6 +22,7 @@ from django.utils import timezone
 from governance import gate
 from governance import selectors as governance_selectors
 from governance import services as governance_services
+from governance.choices import CommitteeRole, VoteDecision
 from governance.defaults import COMMITTEES
 from governance.models import Assessment, Committee
 from registry import services
@@ -45,9 +46,9 @@ USERS = [
 ]
 
 COMMITTEE_MEMBERS = {
-    "peer-review": [("reviewer2", "member"), ("reviewer", "member")],
-    "model-review-committee": [("reviewer", "chair"), ("reviewer2", "member")],
-    "risk-compliance-committee": [("risk", "chair")],
+    "peer-review": [("reviewer2", CommitteeRole.MEMBER), ("reviewer", CommitteeRole.MEMBER)],
+    "model-review-committee": [("reviewer", CommitteeRole.CHAIR), ("reviewer2", CommitteeRole.MEMBER)],
+    "risk-compliance-committee": [("risk", CommitteeRole.CHAIR)],
 }
 
 
@@ -395,7 +396,7 @@ class Command(BaseCommand):
                     actor=voter,
                     request=request,
                     committee=committee,
-                    decision="approve",
+                    decision=VoteDecision.APPROVE,
                     comment="Validation report reviewed; no objection.",
                 )
         governance_services.version_transition(

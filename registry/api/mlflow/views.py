@@ -10,7 +10,6 @@ from typing import Any
 from urllib.parse import unquote
 
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.http import Http404
 from django.urls import reverse
 from rest_framework.authentication import SessionAuthentication
@@ -26,7 +25,6 @@ from registry.api.mlflow.authentication import BasicTokenAuthentication
 from registry.api.mlflow.errors import MlflowError
 from registry.api.parsers import NUL_MESSAGE, contains_nul
 from registry.authentication import BearerTokenAuthentication
-from registry.choices import Stage
 from registry.downloads import artifact_response
 from registry.exceptions import DomainError
 from registry.models import ModelVersion, RegisteredModel
@@ -404,15 +402,10 @@ class ModelVersionTransitionStage(MlflowView):
             f"Model Version (name={version.model.name}, version={version.version}) cannot move from "
             f"{render.STAGE_TO_MLFLOW[version.stage]} to {render.STAGE_TO_MLFLOW[stage]}"
         )
-        with _refused(subject), transaction.atomic():
+        with _refused(subject):
             governance_services.version_transition(
-                actor=request.user, version=version, stage=stage, archive_existing=archive_existing
+                actor=request.user, version=version, stage=stage, archive_existing_versions=archive_existing
             )
-            if archive_existing and stage == Stage.STAGING:
-                # MLflow archives the other versions in the target stage; production does so in the gate.
-                others = selectors.version_list(user=request.user, model=version.model).filter(stage=Stage.STAGING)
-                for other in others.exclude(pk=version.pk):
-                    governance_services.version_transition(actor=request.user, version=other, stage=Stage.ARCHIVED)
         return Response(self.render_version(version))
 
 
