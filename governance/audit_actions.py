@@ -36,15 +36,23 @@ class AuditAction(StrEnum):
     ASSESSMENT_TEMPLATE_UPDATED = "assessment_template.updated"
     ASSESSMENT_TEMPLATE_VERSIONED = "assessment_template.versioned"
 
+    APPROVALS_EXPORTED = "approvals.exported"
+    INVENTORY_EXPORTED = "inventory.exported"
+    RISKS_EXPORTED = "risks.exported"
+
     AUDIT_EXPORTED = "audit.exported"
     AUDIT_VERIFICATION_REQUESTED = "audit.verification_requested"
+
+    BLOB_DELETED = "blob.deleted"
 
     COMMITTEE_CREATED = "committee.created"
     COMMITTEE_MEMBER_REMOVED = "committee.member_removed"
     COMMITTEE_MEMBER_SET = "committee.member_set"
     COMMITTEE_UPDATED = "committee.updated"
 
+    LOGIN_BREAK_GLASS = "login.break_glass"
     LOGIN_FAILED = "login.failed"
+    LOGIN_REFUSED = "login.refused"
     LOGIN_SUCCEEDED = "login.succeeded"
     LOGOUT = "logout"
 
@@ -66,12 +74,24 @@ class AuditAction(StrEnum):
 
     SERVICE_ACCOUNT_CREATED = "service_account.created"
 
+    SSO_BREAK_GLASS_GRANTED = "sso.break_glass_granted"
+    SSO_BREAK_GLASS_REVOKED = "sso.break_glass_revoked"
+    SSO_IDENTITY_LINKED = "sso.identity_linked"
+    SSO_MAPPING_CREATED = "sso.mapping_created"
+    SSO_MAPPING_DELETED = "sso.mapping_deleted"
+
     TEAM_CREATED = "team.created"
     TEAM_MEMBER_ADDED = "team.member_added"
     TEAM_MEMBER_REMOVED = "team.member_removed"
 
     TOKEN_CREATED = "token.created"
     TOKEN_REVOKED = "token.revoked"
+
+    USER_CREATED = "user.created"
+    USER_DEACTIVATED = "user.deactivated"
+    USER_REACTIVATED = "user.reactivated"
+    USER_ROLE_ADDED = "user.role_added"
+    USER_ROLE_REMOVED = "user.role_removed"
 
     VERSION_BREAK_GLASS = "version.break_glass"
     VERSION_CREATED = "version.created"

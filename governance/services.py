@@ -1583,7 +1583,7 @@ def records_export(*, actor, kind: str, fmt: str) -> RecordsExport:
     with transaction.atomic():
         audit_record(
             actor=actor,
-            action=f"{kind}.exported",
+            action=AuditAction(f"{kind}.exported"),
             target_type="export",
             target_label=f"{kind} export",
             changes={"format": fmt},

@@ -1443,7 +1443,7 @@ def blob_collect(*, actor, key: str) -> int | None:
     size = blobstore.storage().size(key)
     audit_record(
         actor=actor,
-        action="blob.deleted",
+        action=AuditAction.BLOB_DELETED,
         target_type="blob",
         target_id=digest,  # the digest, or the upload's random name
         target_label=key,

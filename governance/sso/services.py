@@ -15,6 +15,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from governance.audit import audit_record
+from governance.audit_actions import AuditAction
 from governance.models import Committee, CommitteeMembership
 from governance.sso.models import BreakGlassAccount, GroupMapping, Identity
 from registry import permissions
@@ -107,7 +108,7 @@ def _set_active(user, *, active: bool, groups: list[str]) -> None:
     user.save(update_fields=["is_active"])
     audit_record(
         actor=None,
-        action="user.reactivated" if active else "user.deactivated",
+        action=AuditAction.USER_REACTIVATED if active else AuditAction.USER_DEACTIVATED,
         target=user,
         target_type="user",
         changes={"is_active": {"before": not active, "after": active}, **_claim_note(groups)},
@@ -141,7 +142,7 @@ def _first_sign_in(issuer: str, subject: str, claims: Mapping[str, Any]):
     Identity.objects.create(user=user, issuer=issuer, subject=subject, last_sign_in_at=timezone.now())
     audit_record(
         actor=None,
-        action="user.created",
+        action=AuditAction.USER_CREATED,
         target=user,
         target_type="user",
         changes={"username": username, "issuer": issuer, "subject": subject},
@@ -178,12 +179,20 @@ def _apply_group_mapping(user, groups: list[str]) -> bool:
     for role in sorted(wanted_roles - current_roles):
         user.groups.add(Group.objects.get(name=role))
         audit_record(
-            actor=None, action="user.role_added", target=user, target_type="user", changes={"role": role, **note}
+            actor=None,
+            action=AuditAction.USER_ROLE_ADDED,
+            target=user,
+            target_type="user",
+            changes={"role": role, **note},
         )
     for role in sorted(current_roles - wanted_roles):
         user.groups.remove(Group.objects.get(name=role))
         audit_record(
-            actor=None, action="user.role_removed", target=user, target_type="user", changes={"role": role, **note}
+            actor=None,
+            action=AuditAction.USER_ROLE_REMOVED,
+            target=user,
+            target_type="user",
+            changes={"role": role, **note},
         )
 
     managed_teams = {row.team for row in rows if row.team_id}
@@ -194,13 +203,16 @@ def _apply_group_mapping(user, groups: list[str]) -> bool:
         if team in wanted_teams and team.group_id not in member_of:
             team.group.user_set.add(user)
             audit_record(
-                actor=None, action="team.member_added", target=team, changes={"members": {"added": [username]}, **note}
+                actor=None,
+                action=AuditAction.TEAM_MEMBER_ADDED,
+                target=team,
+                changes={"members": {"added": [username]}, **note},
             )
         elif team not in wanted_teams and team.group_id in member_of:
             team.group.user_set.remove(user)
             audit_record(
                 actor=None,
-                action="team.member_removed",
+                action=AuditAction.TEAM_MEMBER_REMOVED,
                 target=team,
                 changes={"members": {"removed": [username]}, **note},
             )
@@ -214,7 +226,7 @@ def _apply_group_mapping(user, groups: list[str]) -> bool:
             committee.group.user_set.add(user)
             audit_record(
                 actor=None,
-                action="committee.member_set",
+                action=AuditAction.COMMITTEE_MEMBER_SET,
                 target=committee,
                 changes={"member": username, "role": {"before": None, "after": "member"}, **note},
             )
@@ -222,7 +234,10 @@ def _apply_group_mapping(user, groups: list[str]) -> bool:
             CommitteeMembership.objects.filter(committee=committee, user=user).delete()
             committee.group.user_set.remove(user)
             audit_record(
-                actor=None, action="committee.member_removed", target=committee, changes={"member": username, **note}
+                actor=None,
+                action=AuditAction.COMMITTEE_MEMBER_REMOVED,
+                target=committee,
+                changes={"member": username, **note},
             )
     return bool(matched)
 
@@ -232,7 +247,7 @@ def sso_refusal_record(*, username: str, issuer: str, subject: str, code: str) -
     with transaction.atomic():
         audit_record(
             actor=None,
-            action="login.refused",
+            action=AuditAction.LOGIN_REFUSED,
             target_type="user",
             target_id=username,
             target_label=username,
@@ -244,7 +259,11 @@ def sso_refusal_record(*, username: str, issuer: str, subject: str, code: str) -
 def break_glass_sign_in_record(*, user) -> None:
     """Record a password sign-in by a break-glass account while password sign-in is off."""
     audit_record(
-        actor=user, action="login.break_glass", target=user, target_type="user", changes={"method": "password"}
+        actor=user,
+        action=AuditAction.LOGIN_BREAK_GLASS,
+        target=user,
+        target_type="user",
+        changes={"method": "password"},
     )
 
 
@@ -271,7 +290,7 @@ def group_mapping_create(
         raise Conflict(f"{group} already maps to that.", code="mapping_exists") from exc
     audit_record(
         actor=actor,
-        action="sso.mapping_created",
+        action=AuditAction.SSO_MAPPING_CREATED,
         target=mapping,
         changes={"group": group, "target": mapping.target_label},
     )
@@ -284,7 +303,7 @@ def group_mapping_delete(*, actor, mapping: GroupMapping) -> None:
     _require_admin(actor)
     audit_record(
         actor=actor,
-        action="sso.mapping_deleted",
+        action=AuditAction.SSO_MAPPING_DELETED,
         target=mapping,
         changes={"group": mapping.group, "target": mapping.target_label},
     )
@@ -336,7 +355,7 @@ def identity_link(*, actor, user, subject: str, issuer: str | None = None) -> Id
     identity = Identity.objects.create(user=user, issuer=issuer, subject=subject)
     audit_record(
         actor=actor,
-        action="sso.identity_linked",
+        action=AuditAction.SSO_IDENTITY_LINKED,
         target=user,
         target_type="user",
         changes={"issuer": issuer, "subject": subject},
@@ -360,7 +379,7 @@ def break_glass_grant(*, actor, user, reason: str) -> BreakGlassAccount:
         raise Conflict(f"{user.get_username()} is already a break-glass account.", code="break_glass_exists")
     audit_record(
         actor=actor,
-        action="sso.break_glass_granted",
+        action=AuditAction.SSO_BREAK_GLASS_GRANTED,
         target=user,
         target_type="user",
         changes={"reason": account.reason},
@@ -372,5 +391,5 @@ def break_glass_grant(*, actor, user, reason: str) -> BreakGlassAccount:
 def break_glass_revoke(*, actor, account: BreakGlassAccount) -> None:
     """Take away an account's password sign-in while PASSWORD_LOGIN is off."""
     _require_admin(actor)
-    audit_record(actor=actor, action="sso.break_glass_revoked", target=account.user, target_type="user")
+    audit_record(actor=actor, action=AuditAction.SSO_BREAK_GLASS_REVOKED, target=account.user, target_type="user")
     account.delete()

@@ -54,6 +54,15 @@ def _approved(w, version):
     return request
 
 
+def _orphan_blob() -> str:
+    """A stored file no artifact references, as an interrupted upload leaves behind."""
+    from django.core.files.base import ContentFile
+
+    from registry import blobstore
+
+    return blobstore.storage().save("blobs/" + "0" * 64, ContentFile(b"orphan"))
+
+
 def _artifact(w, validated=True):
     upload = SimpleUploadedFile("model.safetensors", safetensors_bytes())
     artifact = reg.artifact_upload(actor=w.owner, version=w.dev, uploaded_file=upload, filename="model.safetensors")
@@ -208,6 +217,15 @@ TABLE = {
         ("artifact.deleted",),
         lambda w: (lambda a: lambda: reg.artifact_delete(actor=w.owner, artifact=a))(_artifact(w)),
     ),
+    "blobs_unreferenced": (
+        NO_EVENT,  # a read: what `manage.py blobs gc` would delete
+        lambda w: lambda: reg.blobs_unreferenced(older_than=dt.timedelta(0)),
+    ),
+    "blob_collect": (
+        ("blob.deleted",),
+        lambda w: (lambda key: lambda: reg.blob_collect(actor=w.admin, key=key))(_orphan_blob()),
+    ),
+    "storage_usage": (NO_EVENT, lambda w: lambda: reg.storage_usage()),  # a read: bytes per model, team, stage
     "artifact_download_record": (
         ("artifact.downloaded",),
         lambda w: (lambda a: lambda: reg.artifact_download_record(actor=w.viewer, artifact=a))(_artifact(w)),
