@@ -274,6 +274,18 @@ def celery_worker(redis_url, transactional_db, postgres, artifact_storage):
         yield app
 
 
+@pytest.fixture
+def eager_tasks():
+    """Tasks run in-process, as under `make run`. With REDIS_URL set (as in CI) they would otherwise wait in
+    Redis for a worker that this test does not start."""
+    from config.celery import app
+
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = previous
+
+
 def wait_for(predicate, *, timeout: float = 60, interval: float = 0.05, what: str = "condition"):
     import time
 

@@ -112,7 +112,7 @@ def test_the_owners_dashboard_inbox_and_model_tabs(demo, browser_session):
     assert session.errors == [], session.errors
 
 
-def test_the_audit_page_verifies_its_chain_and_diffs_fit(demo, browser_session):
+def test_the_audit_page_verifies_its_chain_and_diffs_fit(demo, browser_session, eager_tasks):
     assert not AuditVerification.objects.exists(), "no beat ran: nothing verified yet"
     credit = RegisteredModel.objects.get(name="credit-scoring")
     report = "s3://validation/" + "a1b2c3d4e5f6" * 20 + ".pdf"  # no break opportunity in 250 characters

@@ -184,7 +184,7 @@ def test_a_withdrawn_request_leaves_nothing_to_do_for_its_reviewers(owner, stage
 # --- 6. The audit page verifies the chain --------------------------------------------------------------------
 
 
-def test_the_first_audit_page_view_verifies_the_chain_when_no_verification_is_recent(live, auditor):
+def test_the_first_audit_page_view_verifies_the_chain_when_no_verification_is_recent(live, auditor, eager_tasks):
     assert not AuditVerification.objects.exists()
     page = _client(auditor).get(reverse("governance:audit-log")).content.decode()
     run = AuditVerification.objects.get()  # tasks run in-process here, as under `make run`
