@@ -19,16 +19,20 @@ from registry import services
 from registry.choices import ArtifactStatus
 from registry.models import Artifact
 
+# Tasks that read and write the artifact storage: acknowledged after they finish (a worker that dies mid-way
+# leaves the task to be redelivered), retried with backoff while the storage is unreachable.
+STORAGE_TASK = {
+    "acks_late": True,
+    "reject_on_worker_lost": True,
+    "autoretry_for": (OSError, BotoCoreError, ClientError),
+    "retry_backoff": 5,
+    "retry_backoff_max": 300,
+    "retry_jitter": True,
+    "max_retries": 5,
+}
 
-@shared_task(
-    acks_late=True,
-    reject_on_worker_lost=True,
-    autoretry_for=(OSError, BotoCoreError, ClientError),
-    retry_backoff=5,
-    retry_backoff_max=300,
-    retry_jitter=True,
-    max_retries=5,
-)
+
+@shared_task(**STORAGE_TASK)
 def validate_artifact(artifact_id: int) -> str | None:
     artifact = services.artifact_validate(artifact_id=artifact_id)
     return artifact.status if artifact else None
@@ -50,15 +54,7 @@ def scrub_artifacts() -> int:
     return corrupted
 
 
-@shared_task(
-    acks_late=True,
-    reject_on_worker_lost=True,
-    autoretry_for=(OSError, BotoCoreError, ClientError),
-    retry_backoff=5,
-    retry_backoff_max=300,
-    retry_jitter=True,
-    max_retries=5,
-)
+@shared_task(**STORAGE_TASK)
 def import_version_files(version_id: int) -> str | None:
     """Import the files under a version's allowed source (safe to deliver twice, like `validate_artifact`)."""
     version = services.version_import(version_id=version_id)
