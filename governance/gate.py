@@ -26,6 +26,7 @@ from governance.models import ApprovalPolicy, ApprovalRequest, Committee
 from governance.selectors import assessment_gate_check
 from registry.choices import ArtifactStatus, ImportStatus, RiskTier, Stage
 from registry.models import ModelVersion
+from registry.services import VERSION_GOVERNED_FIELDS
 
 FLAGGED_FILES_COMMITTEE = "model-review-committee"
 VALID_APPROVALS = (ApprovalStatus.APPROVED, ApprovalStatus.PROMOTED)
@@ -173,16 +174,6 @@ def current_digests(version: ModelVersion) -> dict[str, str]:
 # The facts an approval binds besides the files: what the version is (source and run, hyperparameters,
 # training data, framework and library versions, metrics) and what the model is for. Descriptions and tags
 # are commentary and stay free.
-GOVERNED_VERSION_FIELDS = (
-    "source",
-    "run_id",
-    "run_link",
-    "hyperparameters",
-    "training_data",
-    "framework",
-    "framework_version",
-    "library_versions",
-)
 GOVERNED_MODEL_FIELDS = ("intended_use", "limitations", "out_of_scope_uses")
 FACT_LABELS = {
     "source": "Source",
@@ -202,7 +193,7 @@ FACT_LABELS = {
 
 def governed_facts(version: ModelVersion) -> dict:
     """The version's governed metadata and its model's documentation, as plain JSON values."""
-    facts = {name: getattr(version, name) for name in GOVERNED_VERSION_FIELDS}
+    facts = {name: getattr(version, name) for name in VERSION_GOVERNED_FIELDS}
     facts["metrics"] = sorted(
         ({"name": m.name, "value": m.value, "dataset": m.dataset, "split": m.split} for m in version.metrics.all()),
         key=lambda m: (m["name"], m["dataset"], m["split"]),

@@ -65,8 +65,9 @@ MODEL_EDITABLE_FIELDS = (
     "visibility",
     "tags",
 )
-VERSION_METADATA_FIELDS = (
-    "description",
+# What a version is (where it came from, how it was trained, with what): frozen once it leaves development and
+# bound by approvals (governance.gate binds them by digest).
+VERSION_GOVERNED_FIELDS = (
     "source",
     "run_id",
     "run_link",
@@ -76,6 +77,7 @@ VERSION_METADATA_FIELDS = (
     "framework_version",
     "library_versions",
 )
+VERSION_METADATA_FIELDS = ("description", *VERSION_GOVERNED_FIELDS)
 # Free text and labels: editable at every stage (audited), never bound by an approval.
 VERSION_COMMENTARY_FIELDS = ("description", "tags")
 MAX_TAGS = 100
