@@ -20,10 +20,11 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def chromium():
     # Playwright's sync API runs an event loop in this thread; the ORM calls the tests make are still
-    # synchronous and safe here.
+    # synchronous and safe here. Package scope: the loop ends with the browser tests, so tests collected after
+    # them can still call async code through async_to_sync (which refuses a thread with a running loop).
     previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     try:
